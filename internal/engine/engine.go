@@ -249,6 +249,15 @@ func (vm *VM) MemoryUsage() (used, limit int64) {
 	return mu.Fmalloc_size, mu.Fmalloc_limit
 }
 
+// SetMemoryLimit changes the heap cap, e.g. when a blank VM made ahead of
+// time is given to an app with its own limit; 0 removes the cap.
+func (vm *VM) SetMemoryLimit(limit int64) {
+	if limit <= 0 {
+		limit = -1 // QuickJS: no limit
+	}
+	lib.XJS_SetMemoryLimit(vm.tls, vm.rt, libc.Tsize_t(limit))
+}
+
 // RunGC runs a full garbage collection.
 func (vm *VM) RunGC() { lib.XJS_RunGC(vm.tls, vm.rt) }
 
