@@ -1,6 +1,8 @@
 package webapi
 
 import (
+	"net/http"
+
 	"github.com/kumo-dev/kumo/internal/engine"
 )
 
@@ -12,8 +14,38 @@ type Host struct {
 	// "warn" or "error"; msg is already formatted.
 	Log func(level, msg string)
 
+	// ---- fetch and bodies (fetch_ops.go, body_ops.go) ----
+
+	// Sink receives the HTTP response of the current invocation; the
+	// runtime sets it before calling entry.fetch.
+	Sink ResponseSink
+	// HTTPClient sends outbound fetches. Nil means a shared client whose
+	// dialer applies the egress policy (see NewEgressClient); a client set
+	// here is used as is, egress policy included.
+	HTTPClient *http.Client
+	// AllowPrivateNetwork lets fetch reach loopback, private, link-local,
+	// CGNAT and other non-public addresses.
+	AllowPrivateNetwork bool
+	// MaxSubrequests caps fetch calls per invocation; 0 means
+	// DefaultMaxSubrequests.
+	MaxSubrequests int
+	// io is the resource table of bodies, the fetches in flight and the
+	// usage counters (body_ops.go).
+	io ioState
+
+	// ---- end fetch and bodies ----
+
 	vm *engine.VM
+
+	// ---- core (core_ops.go: timers, performance.now) ----
+	timers timerTable
+	// ---- end core ----
 }
 
 // host returns the Host of the VM an op runs in.
 func host(c *engine.Call) *Host { return c.Host().(*Host) }
+
+// StopTimers cancels every pending timer of the instance (setTimeout,
+// setInterval, AbortSignal.timeout), e.g. before the instance is reused
+// or closed.
+func (h *Host) StopTimers() { h.timers.stop() }

@@ -21,12 +21,29 @@ var jsFiles embed.FS
 // file, 99_bootstrap.js, installs globals.
 var layers = []string{
 	"00_infra.js",
+	"01_console.js",
+	"02_event.js",
+	"03_abort.js",
+	"04_domexception.js",
+	"05_encoding.js",
+	"10_url.js",
+	"20_headers.js",
+	"21_formdata.js",
+	"22_body.js",
+	"23_request.js",
+	"23_response.js",
+	"26_fetch.js",
+	"90_dispatch.js",
 	"99_bootstrap.js",
 }
 
 // opSets lists the Go halves of the layers, one table per area.
 var opSets = []func() []engine.Op{
 	infraOps,
+	coreOps,
+	urlOps,
+	bodyOps,
+	fetchOps,
 }
 
 // opsGlobal is where the engine puts the ops before bootstrap; the

@@ -1,7 +1,55 @@
 // Intrinsics the API layer relies on, captured before user code can replace
-// them, and small helpers shared by every layer.
+// them, and small helpers shared by every layer: WebIDL argument
+// conversions, brand checks, internal-slot symbols and buffer helpers.
 const ObjectFreeze = Object.freeze;
 const ObjectDefineProperty = Object.defineProperty;
+const ObjectCreate = Object.create;
+const ObjectGetPrototypeOf = Object.getPrototypeOf;
+const ArrayBufferIsView = ArrayBuffer.isView;
+const ArrayIsArray = Array.isArray;
+const MathMin = Math.min;
+const MathMax = Math.max;
+const NumberIsFinite = Number.isFinite;
+const NumberIsNaN = Number.isNaN;
+const SymbolIterator = Symbol.iterator;
+const SymbolAsyncIterator = Symbol.asyncIterator;
+const SymbolToStringTag = Symbol.toStringTag;
+const PromiseCtor = Promise;
+const PromiseResolve = Promise.resolve.bind(Promise);
+const PromiseReject = Promise.reject.bind(Promise);
+const PromisePrototypeThen = Promise.prototype.then;
+const ReflectApply = Reflect.apply;
+const TypedArrayPrototype = ObjectGetPrototypeOf(Uint8Array.prototype);
+const typedArrayToStringTag = Object.getOwnPropertyDescriptor(TypedArrayPrototype, SymbolToStringTag).get;
+const typedArrayBuffer = Object.getOwnPropertyDescriptor(TypedArrayPrototype, "buffer").get;
+const arrayBufferByteLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength").get;
+const dataViewBuffer = Object.getOwnPropertyDescriptor(DataView.prototype, "buffer").get;
+
+// Symbols naming internal slots. inspect (01_console.js) hides them, so a
+// logged object shows its public face only.
+const internalSymbols = new Set();
+function internalSymbol(description) {
+  const s = Symbol(description);
+  internalSymbols.add(s);
+  return s;
+}
+
+// Passed by the layer to constructors the spec says are not constructible
+// from script ("Illegal constructor"), e.g. AbortSignal.
+const illegalConstructorKey = internalSymbol("illegalConstructorKey");
+
+// inspect (01_console.js) calls obj[customInspect](inspect, options) when
+// present, so classes with internal state can show it.
+const customInspect = Symbol.for("kumo.customInspect");
+
+// https://webidl.spec.whatwg.org/#dfn-create-interface-prototype-object:
+// the prototype carries @@toStringTag as a non-writable, non-enumerable
+// data property.
+function configureInterface(ctor, name = ctor.name) {
+  ObjectDefineProperty(ctor.prototype, SymbolToStringTag, {
+    value: name, writable: false, enumerable: false, configurable: true,
+  });
+}
 
 function webidlBrandCheck(value, brand, name) {
   if (value === null || typeof value !== "object" || !(brand in value)) {
@@ -9,4 +57,263 @@ function webidlBrandCheck(value, brand, name) {
   }
 }
 
-return { ObjectFreeze, ObjectDefineProperty, webidlBrandCheck };
+function illegalConstructor() {
+  throw new TypeError("Illegal constructor");
+}
+
+function requiredArguments(length, required, prefix) {
+  if (length < required) {
+    const s = required === 1 ? "" : "s";
+    throw new TypeError(`${prefix}: ${required} argument${s} required, but only ${length} present.`);
+  }
+}
+
+// https://webidl.spec.whatwg.org/#es-DOMString
+function toDOMString(v, prefix, context) {
+  if (typeof v === "string") return v;
+  if (typeof v === "symbol") {
+    throw new TypeError(`${prefix}: ${context} is a symbol, which cannot be converted to a string.`);
+  }
+  return String(v);
+}
+
+// https://webidl.spec.whatwg.org/#es-USVString
+function toUSVString(v, prefix, context) {
+  const s = toDOMString(v, prefix, context);
+  return s.isWellFormed() ? s : s.toWellFormed();
+}
+
+// https://webidl.spec.whatwg.org/#es-ByteString
+function toByteString(v, prefix, context) {
+  const s = toDOMString(v, prefix, context);
+  // deno-lint-ignore no-control-regex
+  if (/[^\x00-\xff]/.test(s)) {
+    throw new TypeError(`${prefix}: ${context} is not a valid ByteString.`);
+  }
+  return s;
+}
+
+function toBoolean(v) {
+  return !!v;
+}
+
+// https://webidl.spec.whatwg.org/#abstract-opdef-converttoint for the
+// integer types; opts: enforceRange, clamp.
+function toInteger(v, bits, signed, prefix, context, opts) {
+  const upper = signed ? 2 ** (bits - 1) - 1 : 2 ** bits - 1;
+  const lower = signed ? -(2 ** (bits - 1)) : 0;
+  let x = typeof v === "number" ? v : Number(v);
+  if (x === 0) x = 0; // -0 → +0
+  if (opts !== undefined && opts.enforceRange) {
+    if (!NumberIsFinite(x)) {
+      throw new TypeError(`${prefix}: ${context} is not a finite number.`);
+    }
+    x = Math.trunc(x);
+    if (x < lower || x > upper) {
+      throw new TypeError(`${prefix}: ${context} is outside the accepted range of ${lower} to ${upper}, inclusive.`);
+    }
+    return x;
+  }
+  if (!NumberIsNaN(x) && opts !== undefined && opts.clamp) {
+    x = MathMin(MathMax(x, lower), upper);
+    const f = Math.floor(x);
+    // round half to even
+    x = x - f === 0.5 ? (f % 2 === 0 ? f : f + 1) : Math.round(x);
+    return x === 0 ? 0 : x;
+  }
+  if (!NumberIsFinite(x)) return 0;
+  x = Math.trunc(x);
+  if (x >= lower && x <= upper) return x === 0 ? 0 : x;
+  const mod = 2 ** bits;
+  x = ((x % mod) + mod) % mod;
+  if (signed && x > upper) x -= mod;
+  return x;
+}
+
+function toUnsignedLong(v, prefix, context, opts) {
+  return toInteger(v, 32, false, prefix, context, opts);
+}
+function toLong(v, prefix, context, opts) {
+  return toInteger(v, 32, true, prefix, context, opts);
+}
+function toUnsignedLongLong(v, prefix, context, opts) {
+  return toInteger(v, 64, false, prefix, context, opts);
+}
+function toUnsignedShort(v, prefix, context, opts) {
+  return toInteger(v, 16, false, prefix, context, opts);
+}
+
+// https://webidl.spec.whatwg.org/#es-double
+function toDouble(v, prefix, context) {
+  const x = Number(v);
+  if (!NumberIsFinite(x)) {
+    throw new TypeError(`${prefix}: ${context} is not a finite floating-point value.`);
+  }
+  return x;
+}
+
+function toUnrestrictedDouble(v) {
+  return Number(v);
+}
+
+// Dictionaries: undefined and null are the empty dictionary; anything else
+// must be an object.
+function toDictionary(v, prefix, context) {
+  if (v === undefined || v === null) return {};
+  if (typeof v !== "object" && typeof v !== "function") {
+    throw new TypeError(`${prefix}: ${context} can not be converted to a dictionary.`);
+  }
+  return v;
+}
+
+function toCallback(v, prefix, context) {
+  if (typeof v !== "function") {
+    throw new TypeError(`${prefix}: ${context} is not a function.`);
+  }
+  return v;
+}
+
+// https://webidl.spec.whatwg.org/#idl-sequence from an iterable.
+function toSequence(v, prefix, context, convert) {
+  if (v === null || (typeof v !== "object" && typeof v !== "function") || typeof v[SymbolIterator] !== "function") {
+    throw new TypeError(`${prefix}: ${context} can not be converted to a sequence.`);
+  }
+  const out = [];
+  for (const e of v) out.push(convert === undefined ? e : convert(e));
+  return out;
+}
+
+function enumValue(v, values, prefix, context, enumName) {
+  const s = toDOMString(v, prefix, context);
+  if (!values.includes(s)) {
+    throw new TypeError(`${prefix}: The provided value '${s}' is not a valid enum value of type ${enumName}.`);
+  }
+  return s;
+}
+
+function isArrayBuffer(v) {
+  if (v === null || typeof v !== "object") return false;
+  try {
+    arrayBufferByteLength.call(v);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isTypedArray(v) {
+  return typedArrayToStringTag.call(v) !== undefined;
+}
+
+// BufferSource: an ArrayBuffer or an ArrayBufferView.
+function isBufferSource(v) {
+  return ArrayBufferIsView(v) || isArrayBuffer(v);
+}
+
+// bufferSourceView returns a Uint8Array over the bytes of a BufferSource
+// (no copy), or undefined when v is not one.
+function bufferSourceView(v) {
+  if (ArrayBufferIsView(v)) {
+    if (v instanceof Uint8Array) return v;
+    return new Uint8Array(viewBuffer(v), v.byteOffset, v.byteLength);
+  }
+  if (isArrayBuffer(v)) return new Uint8Array(v);
+  return undefined;
+}
+
+// https://webidl.spec.whatwg.org/#dfn-get-buffer-source-copy
+function copyBufferSource(v) {
+  const view = bufferSourceView(v);
+  return view === undefined ? undefined : view.slice();
+}
+
+// The buffer of a view, read through the intrinsic getters so a user
+// getter cannot lie.
+function viewBuffer(v) {
+  return isTypedArray(v) ? typedArrayBuffer.call(v) : dataViewBuffer.call(v);
+}
+
+function concatBytes(chunks, total) {
+  if (chunks.length === 1) return chunks[0];
+  if (total === undefined) {
+    total = 0;
+    for (let i = 0; i < chunks.length; i++) total += chunks[i].byteLength;
+  }
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (let i = 0; i < chunks.length; i++) {
+    out.set(chunks[i], off);
+    off += chunks[i].byteLength;
+  }
+  return out;
+}
+
+// A promise with its resolving functions, the spec's "a new promise".
+function newPromiseCapability() {
+  let resolve, reject;
+  const promise = new PromiseCtor((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+// https://webidl.spec.whatwg.org/#dfn-perform-steps-once-promise-is-settled
+function uponPromise(promise, onFulfilled, onRejected) {
+  ReflectApply(PromisePrototypeThen, promise, [onFulfilled, onRejected]);
+}
+
+// https://webidl.spec.whatwg.org/#mark-a-promise-as-handled
+function markHandled(promise) {
+  ReflectApply(PromisePrototypeThen, promise, [undefined, () => {}]);
+}
+
+return {
+  ObjectFreeze,
+  ObjectDefineProperty,
+  ObjectCreate,
+  ObjectGetPrototypeOf,
+  ArrayBufferIsView,
+  ArrayIsArray,
+  SymbolIterator,
+  SymbolAsyncIterator,
+  SymbolToStringTag,
+  PromiseResolve,
+  PromiseReject,
+  PromisePrototypeThen,
+  ReflectApply,
+  TypedArrayPrototype,
+  internalSymbols,
+  internalSymbol,
+  illegalConstructorKey,
+  customInspect,
+  configureInterface,
+  webidlBrandCheck,
+  illegalConstructor,
+  requiredArguments,
+  toDOMString,
+  toUSVString,
+  toByteString,
+  toBoolean,
+  toInteger,
+  toUnsignedLong,
+  toLong,
+  toUnsignedLongLong,
+  toUnsignedShort,
+  toDouble,
+  toUnrestrictedDouble,
+  toDictionary,
+  toCallback,
+  toSequence,
+  enumValue,
+  isArrayBuffer,
+  isTypedArray,
+  isBufferSource,
+  bufferSourceView,
+  copyBufferSource,
+  viewBuffer,
+  concatBytes,
+  newPromiseCapability,
+  uponPromise,
+  markHandled,
+};

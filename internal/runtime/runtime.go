@@ -1,0 +1,268 @@
+// Package runtime runs app versions: it keeps pools of JavaScript instances
+// per version, dispatches invocations to them under the app's limits, and
+// meters each invocation.
+package runtime
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/kumo-dev/kumo/internal/bundle"
+	"github.com/kumo-dev/kumo/internal/engine"
+	"github.com/kumo-dev/kumo/internal/webapi"
+)
+
+// Config configures a Runtime.
+type Config struct {
+	Logger *slog.Logger
+	// Spares is how many blank VMs (Web APIs loaded, no app) are kept
+	// ready, so a cold start only loads the app's bytecode.
+	Spares int
+	// Recorder receives the usage of every invocation; may be nil.
+	Recorder Recorder
+	// Console receives user console output; nil logs it through Logger.
+	Console func(c ConsoleLine)
+	// ExposeErrors puts uncaught exceptions and their stacks in 500
+	// responses (development).
+	ExposeErrors bool
+	// JanitorInterval is how often idle instances are looked for.
+	JanitorInterval time.Duration
+}
+
+// ConsoleLine is one line of user console output.
+type ConsoleLine struct {
+	App, Version, RequestID, Level, Message string
+	Time                                    time.Time
+}
+
+// Runtime owns the Web API layer, the spare VMs and every pool.
+type Runtime struct {
+	cfg    Config
+	log    *slog.Logger
+	web    *webapi.Runtime
+	spares chan *blank
+	stop   chan struct{}
+	wg     sync.WaitGroup
+
+	mu    sync.Mutex
+	pools map[*Pool]struct{}
+
+	node   string
+	reqSeq atomic.Uint64
+}
+
+// blank is a VM with the Web APIs loaded and no app yet.
+type blank struct {
+	vm    *engine.VM
+	entry engine.Value
+	host  *webapi.Host
+}
+
+// New starts a Runtime: compiles the Web API layer and starts filling the
+// spare VMs.
+func New(cfg Config) (*Runtime, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Spares < 0 {
+		return nil, fmt.Errorf("runtime: spares %d must not be negative", cfg.Spares)
+	}
+	if cfg.JanitorInterval == 0 {
+		cfg.JanitorInterval = time.Second
+	}
+	web, err := webapi.NewRuntime()
+	if err != nil {
+		return nil, err
+	}
+	var id [5]byte
+	_, _ = rand.Read(id[:])
+	rt := &Runtime{
+		cfg:    cfg,
+		log:    cfg.Logger.With("component", "runtime"),
+		web:    web,
+		spares: make(chan *blank, cfg.Spares),
+		stop:   make(chan struct{}),
+		pools:  make(map[*Pool]struct{}),
+		node:   base32.HexEncoding.WithPadding(base32.NoPadding).EncodeToString(id[:]),
+	}
+	if cfg.Spares > 0 {
+		rt.wg.Add(1)
+		go rt.fillSpares()
+	}
+	rt.wg.Add(1)
+	go rt.janitor()
+	return rt, nil
+}
+
+// Close stops background work and closes every pool and spare VM.
+func (rt *Runtime) Close() {
+	select {
+	case <-rt.stop:
+		return
+	default:
+	}
+	close(rt.stop)
+	rt.wg.Wait()
+	for {
+		select {
+		case b := <-rt.spares:
+			b.close()
+			continue
+		default:
+		}
+		break
+	}
+	rt.mu.Lock()
+	pools := make([]*Pool, 0, len(rt.pools))
+	for p := range rt.pools {
+		pools = append(pools, p)
+	}
+	rt.mu.Unlock()
+	for _, p := range pools {
+		p.Close()
+	}
+}
+
+func (rt *Runtime) newBlank() (*blank, error) {
+	h := &webapi.Host{}
+	vm, entry, err := rt.web.NewVM(engine.Config{}, h)
+	if err != nil {
+		return nil, err
+	}
+	return &blank{vm: vm, entry: entry, host: h}, nil
+}
+
+func (b *blank) close() {
+	b.entry.Free()
+	b.vm.Close()
+}
+
+func (rt *Runtime) fillSpares() {
+	defer rt.wg.Done()
+	for {
+		b, err := rt.newBlank()
+		if err != nil {
+			rt.log.Error("creating spare VM", "err", err)
+			select {
+			case <-time.After(time.Second):
+				continue
+			case <-rt.stop:
+				return
+			}
+		}
+		select {
+		case rt.spares <- b:
+		case <-rt.stop:
+			b.close()
+			return
+		}
+	}
+}
+
+// takeBlank returns a spare VM, or makes one when none is ready.
+func (rt *Runtime) takeBlank() (*blank, error) {
+	select {
+	case b := <-rt.spares:
+		return b, nil
+	default:
+		return rt.newBlank()
+	}
+}
+
+func (rt *Runtime) janitor() {
+	defer rt.wg.Done()
+	t := time.NewTicker(rt.cfg.JanitorInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-rt.stop:
+			return
+		case now := <-t.C:
+			rt.mu.Lock()
+			pools := make([]*Pool, 0, len(rt.pools))
+			for p := range rt.pools {
+				pools = append(pools, p)
+			}
+			rt.mu.Unlock()
+			for _, p := range pools {
+				p.evictIdle(now)
+			}
+		}
+	}
+}
+
+// newRequestID returns an id unique to this node's lifetime and short
+// enough for every log line.
+func (rt *Runtime) newRequestID() string {
+	return rt.node + "-" + strconv.FormatUint(rt.reqSeq.Add(1), 36)
+}
+
+// VersionSpec is what Load needs to run a version.
+type VersionSpec struct {
+	App       string
+	ID        string
+	Code      string // the bundle, a classic script (see package bundle)
+	SourceMap *bundle.SourceMap
+	Limits    Limits
+	// EnvJSON is the JSON object handlers receive as env; "" means {}.
+	EnvJSON string
+}
+
+// Version is a compiled, runnable version.
+type Version struct {
+	App, ID   string
+	bytecode  []byte
+	sourceMap *bundle.SourceMap
+	limits    Limits
+	envJSON   string
+}
+
+// Compile checks and compiles a version's bundle to bytecode; a syntax
+// error comes back with its position in the user's source.
+func (rt *Runtime) Compile(spec VersionSpec) (*Version, error) {
+	limits := spec.Limits.WithDefaults()
+	if err := limits.Validate(); err != nil {
+		return nil, err
+	}
+	vm, err := engine.New(engine.Config{}, "__unused", nil)
+	if err != nil {
+		return nil, err
+	}
+	defer vm.Close()
+	code, err := vm.Compile(bundle.BundleFileName, spec.Code)
+	if err != nil {
+		var exc *engine.Exception
+		if errors.As(err, &exc) && spec.SourceMap != nil {
+			return nil, fmt.Errorf("compiling %s: %s", spec.App, spec.SourceMap.RewriteStack(exc.Error()+"\n"+exc.Stack))
+		}
+		return nil, fmt.Errorf("compiling %s: %w", spec.App, err)
+	}
+	env := spec.EnvJSON
+	if env == "" {
+		env = "{}"
+	}
+	return &Version{App: spec.App, ID: spec.ID, bytecode: code, sourceMap: spec.SourceMap, limits: limits, envJSON: env}, nil
+}
+
+// NewPool makes the instance pool of a compiled version. Instances are
+// created on demand.
+func (rt *Runtime) NewPool(v *Version) *Pool {
+	p := &Pool{rt: rt, v: v, sem: make(chan struct{}, v.limits.MaxInstances)}
+	rt.mu.Lock()
+	rt.pools[p] = struct{}{}
+	rt.mu.Unlock()
+	return p
+}
+
+func (rt *Runtime) forget(p *Pool) {
+	rt.mu.Lock()
+	delete(rt.pools, p)
+	rt.mu.Unlock()
+}

@@ -1,0 +1,488 @@
+// Bodies: https://fetch.spec.whatwg.org/#bodies and the Body mixin
+// https://fetch.spec.whatwg.org/#body-mixin
+//
+// The spec's body is (stream, source, length). Here a body keeps what it
+// was made from and makes the ReadableStream only when script asks for
+// .body, so the common cases never build one:
+//   - source: a string, a Uint8Array (a private copy), or parts (an array of
+//     strings, Uint8Arrays and Blobs: a Blob or a multipart FormData);
+//   - rid: a Go body resource (an incoming request body, a fetched
+//     response body), read in chunks by op_body_read or at once by
+//     op_body_read_all;
+//   - streamObj: a ReadableStream, given by script or made lazily.
+// A body read without its stream is "consumed"; a resource-backed stream
+// that nobody read can still be handed to Go whole (takeRid), so proxying a
+// body never copies it through the JS heap.
+
+// Resource-backed streams made by InnerBody.stream, to the body holding the
+// resource id.
+const resourceStreams = new WeakMap();
+
+function encodeUtf8(s) {
+  return k.utf8Encode(s);
+}
+// UTF-8 decode (BOM dropped, invalid bytes replaced).
+function decodeUtf8(b) {
+  return k.utf8Decode(b);
+}
+
+function isReadableStream(v) {
+  return k.ReadableStream !== undefined && v instanceof k.ReadableStream;
+}
+
+function isBlob(v) {
+  return k.Blob !== undefined && v instanceof k.Blob;
+}
+
+function streamDisturbed(s) {
+  return k.isReadableStreamDisturbed !== undefined && k.isReadableStreamDisturbed(s);
+}
+
+async function blobBytes(blob) {
+  return new Uint8Array(await blob.arrayBuffer());
+}
+
+// Bytes of one part.
+function partBytes(p) {
+  if (typeof p === "string") return encodeUtf8(p);
+  if (p instanceof Uint8Array) return p;
+  return blobBytes(p);
+}
+
+class InnerBody {
+  constructor(source, stream, rid, length) {
+    this.source = source; // string | Uint8Array | Array (parts) | null
+    this.streamObj = stream;
+    this.rid = rid;
+    this.length = length; // bytes, or null if unknown
+    this.consumed = false; // read without (or taking over) its stream
+    this.disturbed = false; // our own stream was pulled
+    this.shared = false; // source shared with a clone: hand out copies
+    this.signal = null; // a fetch's AbortSignal: read errors become its reason
+    this.onDone = null; // called once when a resource body ends
+  }
+
+  get stream() {
+    if (this.streamObj === null) this.streamObj = this.makeStream();
+    return this.streamObj;
+  }
+
+  // https://fetch.spec.whatwg.org/#body-unusable
+  get used() {
+    return this.consumed || this.disturbed || (this.streamObj !== null && streamDisturbed(this.streamObj));
+  }
+
+  get unusable() {
+    return this.used || (this.streamObj !== null && this.streamObj.locked);
+  }
+
+  makeStream() {
+    if (this.rid >= 0) return this.resourceStream();
+    const body = this;
+    let parts = this.source;
+    if (parts === null || this.consumed) parts = [];
+    else if (!Array.isArray(parts)) parts = [parts];
+    let i = 0;
+    return new k.ReadableStream({
+      async pull(c) {
+        body.disturbed = true;
+        if (i >= parts.length) {
+          c.close();
+          return;
+        }
+        let b = await partBytes(parts[i++]);
+        if (b === body.source || body.shared) b = b.slice();
+        if (b.byteLength > 0) c.enqueue(b);
+        if (i >= parts.length) c.close();
+      },
+    }, { highWaterMark: 0 });
+  }
+
+  resourceStream() {
+    const body = this;
+    const s = new k.ReadableStream({
+      pull(c) {
+        body.disturbed = true;
+        const rid = body.rid;
+        if (rid < 0) {
+          c.close();
+          return;
+        }
+        return ops.op_body_read(rid).then((chunk) => {
+          if (chunk === null) {
+            body.finish();
+            c.close();
+          } else {
+            c.enqueue(chunk);
+          }
+        }, (err) => {
+          body.finish();
+          throw body.readError(err);
+        });
+      },
+      cancel() {
+        if (body.rid >= 0) ops.op_resource_close(body.rid);
+        body.finish();
+      },
+    }, { highWaterMark: 0 });
+    resourceStreams.set(s, this);
+    return s;
+  }
+
+  // The resource is done with: drop the id, tell the owner once.
+  finish() {
+    this.rid = -1;
+    const f = this.onDone;
+    if (f !== null) {
+      this.onDone = null;
+      f();
+    }
+  }
+
+  // https://fetch.spec.whatwg.org/#abort-fetch: reads after an abort fail
+  // with the signal's reason.
+  readError(err) {
+    const s = this.signal;
+    return s !== null && s.aborted ? s.reason : err;
+  }
+
+  // untouchedSource returns the string or bytes a body was made from when
+  // it can be sent as is, marking it consumed; else undefined.
+  untouchedSource() {
+    if (this.streamObj !== null || this.consumed) return undefined;
+    const s = this.source;
+    if (typeof s === "string" || s instanceof Uint8Array) {
+      this.consumed = true;
+      return s;
+    }
+    return undefined;
+  }
+
+  // takeRid hands the Go resource of an untouched resource-backed body (or
+  // of an untouched resource stream it was given) to the caller; -1 if the
+  // bytes must go through JS.
+  takeRid() {
+    if (this.consumed) return -1;
+    let holder = this;
+    const s = this.streamObj;
+    if (s !== null) {
+      holder = resourceStreams.get(s);
+      if (holder === undefined || holder.rid < 0 || holder.disturbed || s.locked) return -1;
+      s.getReader(); // lock it: the bytes now go to Go
+      holder.disturbed = true;
+    } else if (this.rid < 0) {
+      return -1;
+    }
+    const rid = holder.rid;
+    holder.rid = -1;
+    this.consumed = true;
+    if (holder.onDone !== null) {
+      // The owner (a fetch) learns of the end from Go's side; let go now.
+      const f = holder.onDone;
+      holder.onDone = null;
+      f();
+    }
+    return rid;
+  }
+
+  // consume reads the whole body: https://fetch.spec.whatwg.org/#concept-body-consume-body
+  // asText: resolve to a string (UTF-8 decoded), else to a Uint8Array the
+  // caller owns.
+  consume(asText) {
+    if (this.streamObj === null) {
+      this.consumed = true;
+      const s = this.source;
+      if (this.rid >= 0) {
+        const rid = this.rid;
+        this.rid = -1;
+        return ops.op_body_read_all(rid, asText).then((v) => {
+          this.finish();
+          return v;
+        }, (err) => {
+          this.finish();
+          throw this.readError(err);
+        });
+      }
+      if (typeof s === "string") {
+        return Promise.resolve(asText ? (s.isWellFormed() ? s : s.toWellFormed()) : encodeUtf8(s));
+      }
+      if (s instanceof Uint8Array) {
+        return Promise.resolve(asText ? decodeUtf8(s) : s.slice());
+      }
+      if (Array.isArray(s)) {
+        return this.materializeParts(s).then((b) => (asText ? decodeUtf8(b) : b));
+      }
+      return Promise.resolve(asText ? "" : new Uint8Array(0));
+    }
+    return this.readStream().then((b) => (asText ? decodeUtf8(b) : b));
+  }
+
+  async materializeParts(parts) {
+    const chunks = [];
+    for (const p of parts) chunks.push(await partBytes(p));
+    // Parts are strings and Blobs: their bytes are fresh copies already.
+    return chunks.length === 0 ? new Uint8Array(0) : k.concatBytes(chunks);
+  }
+
+  // materialize returns the bytes of a parts body (Blob, FormData) that
+  // nobody touched, marking it consumed; undefined for other bodies.
+  materialize() {
+    if (this.streamObj !== null || this.consumed || !Array.isArray(this.source)) return undefined;
+    this.consumed = true;
+    return this.materializeParts(this.source);
+  }
+
+  async readStream() {
+    const reader = this.stream.getReader();
+    this.consumed = true;
+    const chunks = [];
+    let total = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (!(value instanceof Uint8Array)) {
+        const err = new TypeError("body stream chunk is not a Uint8Array");
+        reader.cancel(err).catch(() => {});
+        throw err;
+      }
+      chunks.push(value);
+      total += value.byteLength;
+    }
+    if (chunks.length === 0) return new Uint8Array(0);
+    return chunks.length === 1 ? chunks[0].slice() : k.concatBytes(chunks, total);
+  }
+
+  // https://fetch.spec.whatwg.org/#concept-body-clone
+  clone() {
+    if (this.streamObj === null && this.rid < 0) {
+      const c = new InnerBody(this.source, null, -1, this.length);
+      this.shared = c.shared = true;
+      c.consumed = this.consumed;
+      return c;
+    }
+    const [a, b] = this.stream.tee();
+    this.streamObj = a;
+    const c = new InnerBody(this.source, b, -1, this.length);
+    c.signal = this.signal;
+    return c;
+  }
+
+  // transfer moves the body to a new owner (new Request(request)); this one
+  // is left used.
+  transfer() {
+    const b = new InnerBody(this.source, this.streamObj, this.rid, this.length);
+    b.shared = this.shared;
+    b.signal = this.signal;
+    b.onDone = this.onDone;
+    if (this.streamObj !== null && resourceStreams.get(this.streamObj) === this) {
+      resourceStreams.set(this.streamObj, b);
+    }
+    this.source = null;
+    this.rid = -1;
+    this.onDone = null;
+    this.consumed = true;
+    return b;
+  }
+}
+
+// A body that reads from Go resource rid.
+function resourceBody(rid) {
+  return new InnerBody(null, null, rid, null);
+}
+
+const textPlain = "text/plain;charset=UTF-8";
+
+// https://fetch.spec.whatwg.org/#concept-bodyinit-extract: returns
+// [InnerBody, content type or null].
+function extractBody(object, prefix) {
+  if (typeof object === "string") return [new InnerBody(object, null, -1, null), textPlain];
+  if (object !== null && typeof object === "object") {
+    if (isReadableStream(object)) {
+      if (object.locked || streamDisturbed(object)) {
+        throw new TypeError(`${prefix}: the ReadableStream body is locked or disturbed.`);
+      }
+      return [new InnerBody(null, object, -1, null), null];
+    }
+    if (isBlob(object)) {
+      return [new InnerBody([object], null, -1, object.size), object.type === "" ? null : object.type];
+    }
+    if (k.isBufferSource(object)) {
+      const b = k.copyBufferSource(object);
+      return [new InnerBody(b, null, -1, b.byteLength), null];
+    }
+    if (k.isFormData(object)) {
+      const [parts, boundary] = multipartParts(object);
+      return [new InnerBody(parts, null, -1, null), "multipart/form-data; boundary=" + boundary];
+    }
+    if (k.isURLSearchParams !== undefined ? k.isURLSearchParams(object) : (k.URLSearchParams !== undefined && object instanceof k.URLSearchParams)) {
+      return [new InnerBody(object.toString(), null, -1, null), "application/x-www-form-urlencoded;charset=UTF-8"];
+    }
+  }
+  const s = k.toUSVString(object, prefix, "body");
+  return [new InnerBody(s, null, -1, null), textPlain];
+}
+
+function randomBoundary() {
+  let s = "----KumoFormBoundary";
+  for (let i = 0; i < 16; i++) s += "0123456789abcdef"[Math.floor(Math.random() * 16)];
+  return s;
+}
+
+// https://html.spec.whatwg.org/multipage/form-control-infrastructure.html#multipart-form-data
+function escapeMultipartName(s) {
+  return s.replace(/\n/g, "%0A").replace(/\r/g, "%0D").replace(/"/g, "%22");
+}
+function toCRLF(s) {
+  return s.replace(/\r\n|\r|\n/g, "\r\n");
+}
+
+function multipartParts(fd) {
+  const boundary = randomBoundary();
+  const parts = [];
+  let text = "";
+  for (const [name, value] of k.formDataEntries(fd)) {
+    text += `--${boundary}\r\nContent-Disposition: form-data; name="${escapeMultipartName(toCRLF(name))}"`;
+    if (typeof value === "string") {
+      text += `\r\n\r\n${toCRLF(value)}\r\n`;
+    } else {
+      const type = value.type === "" ? "application/octet-stream" : value.type;
+      text += `; filename="${escapeMultipartName(value.name)}"\r\nContent-Type: ${type}\r\n\r\n`;
+      parts.push(text, value);
+      text = "\r\n";
+    }
+  }
+  text += `--${boundary}--\r\n`;
+  parts.push(text);
+  return [parts, boundary];
+}
+
+// https://mimesniff.spec.whatwg.org/#parsing-a-mime-type, reduced to what
+// bodies need: the essence and one parameter.
+function mimeEssence(ct) {
+  if (ct === null) return "";
+  const semi = ct.indexOf(";");
+  return (semi === -1 ? ct : ct.slice(0, semi)).trim().toLowerCase();
+}
+
+function mimeParam(ct, want) {
+  const re = /;\s*([^=;\s]+)\s*=\s*("((?:[^"\\]|\\.)*)"|[^;]*)/g;
+  let m;
+  while ((m = re.exec(ct)) !== null) {
+    if (m[1].toLowerCase() !== want) continue;
+    return m[3] !== undefined ? m[3].replace(/\\(.)/g, "$1") : m[2].trim();
+  }
+  return null;
+}
+
+function bodyUnusableError(prefix) {
+  return new TypeError(`${prefix}: body stream already read`);
+}
+
+// mixinBody adds the Body mixin to a class whose instances keep their inner
+// record (with .body and .headerList) under innerKey.
+function mixinBody(cls, innerKey, name) {
+  const proto = cls.prototype;
+
+  function consume(self, method, asText) {
+    k.webidlBrandCheck(self, innerKey, name);
+    const body = self[innerKey].body;
+    if (body === null) return Promise.resolve(asText ? "" : new Uint8Array(0));
+    if (body.unusable) return Promise.reject(bodyUnusableError(`Failed to execute '${method}' on '${name}'`));
+    return body.consume(asText);
+  }
+
+  function contentType(self) {
+    return k.listGet(self[innerKey].headerList, "content-type");
+  }
+
+  Object.defineProperties(proto, {
+    body: {
+      get() {
+        k.webidlBrandCheck(this, innerKey, name);
+        const body = this[innerKey].body;
+        return body === null ? null : body.stream;
+      },
+      enumerable: true,
+      configurable: true,
+    },
+    bodyUsed: {
+      get() {
+        k.webidlBrandCheck(this, innerKey, name);
+        const body = this[innerKey].body;
+        return body !== null && body.used;
+      },
+      enumerable: true,
+      configurable: true,
+    },
+  });
+
+  const methods = {
+    arrayBuffer() {
+      return consume(this, "arrayBuffer", false).then((b) =>
+        b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b.buffer : b.slice().buffer);
+    },
+    async blob() {
+      const b = await consume(this, "blob", false);
+      const ct = contentType(this);
+      return new k.Blob([b], { type: ct === null ? "" : ct });
+    },
+    bytes() {
+      return consume(this, "bytes", false);
+    },
+    async formData() {
+      k.webidlBrandCheck(this, innerKey, name);
+      const prefix = `Failed to execute 'formData' on '${name}'`;
+      const ct = contentType(this);
+      const essence = mimeEssence(ct);
+      if (essence === "multipart/form-data") {
+        const boundary = mimeParam(ct, "boundary");
+        if (boundary === null || boundary === "") {
+          throw new TypeError(`${prefix}: multipart/form-data content type has no boundary.`);
+        }
+        const bytes = await consume(this, "formData", false);
+        let flat;
+        try {
+          flat = ops.op_formdata_parse(bytes, boundary);
+        } catch (e) {
+          throw new TypeError(`${prefix}: ${e.message}`);
+        }
+        const entries = [];
+        for (let i = 0; i < flat.length; i += 4) {
+          const value = flat[i + 1] === null ? flat[i + 3] : new k.File([flat[i + 3]], flat[i + 1], { type: flat[i + 2] });
+          entries.push([flat[i], value]);
+        }
+        return k.newFormData(entries);
+      }
+      if (essence === "application/x-www-form-urlencoded") {
+        const text = await consume(this, "formData", true);
+        const list = k.parseUrlencoded !== undefined ? k.parseUrlencoded(text) : [...new k.URLSearchParams(text)];
+        return k.newFormData(list);
+      }
+      // The body is still consumed, as in the spec.
+      await consume(this, "formData", false);
+      throw new TypeError(`${prefix}: content type ${ct === null ? "(none)" : `"${ct}"`} is neither multipart/form-data nor application/x-www-form-urlencoded.`);
+    },
+    async json() {
+      return JSON.parse(await consume(this, "json", true));
+    },
+    text() {
+      return consume(this, "text", true);
+    },
+  };
+  for (const key of Object.keys(methods)) {
+    Object.defineProperty(proto, key, {
+      value: methods[key], writable: true, enumerable: true, configurable: true,
+    });
+  }
+}
+
+return {
+  InnerBody,
+  resourceBody,
+  extractBody,
+  mixinBody,
+  encodeUtf8,
+  decodeUtf8,
+  mimeEssence,
+  mimeParam,
+};

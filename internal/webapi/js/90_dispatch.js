@@ -1,0 +1,254 @@
+// Dispatch: the contract between the runtime (Go) and the user's handlers.
+//
+// k.entry is the object the runtime calls:
+//   init()             once per VM after the bundle ran; finds the handlers
+//                      and returns their kinds, e.g. "fetch,scheduled".
+//   setEnv(obj)        the env object handlers receive.
+//   fetch(method, url, headersFlat, bodyRid, requestId)
+//                      one HTTP invocation; resolves once the response is
+//                      sent through op_respond*, rejects with the handler's
+//                      error (the runtime answers 500).
+//   scheduled(scheduledTime, cron)
+//                      one cron invocation; resolves when the handler did.
+//   waitUntil()        settles once every promise given to waitUntil so far
+//                      has; rejections are logged, not thrown.
+//
+// Handlers come in two forms: module syntax (the bundle leaves its
+// namespace in globalThis.__kumo_main, whose default export has fetch,
+// scheduled and queue methods) or service-worker listeners registered with
+// the global addEventListener("fetch" | "scheduled", ...) (the global
+// object is an EventTarget, set up by 99_bootstrap.js; FetchEvent and
+// ScheduledEvent are dispatched on it).
+
+let env = {};
+let main = null; // the default export, when it has handlers
+let waitList = [];
+const resolved = Promise.resolve();
+
+// registerWaitUntil keeps a promise the invocation's host must wait for.
+function registerWaitUntil(p) {
+  const promise = Promise.resolve(p);
+  k.markHandled(promise);
+  waitList.push(promise);
+}
+
+// One ctx for the VM: instances run one invocation at a time.
+const ctx = Object.freeze({
+  waitUntil(promise) {
+    k.requiredArguments(arguments.length, 1, "Failed to execute 'waitUntil' on 'ExecutionContext'");
+    registerWaitUntil(promise);
+  },
+  passThroughOnException() {},
+});
+
+// FetchEvent, ScheduledEvent: the service-worker form's events. Made on
+// first use so this layer loads before Event exists (it comes from the
+// core layers).
+let eventClasses = null;
+function events() {
+  if (eventClasses !== null) return eventClasses;
+  const _request = k.internalSymbol("request");
+  const _state = k.internalSymbol("state");
+  // https://w3c.github.io/ServiceWorker/#fetchevent-interface
+  class FetchEvent extends k.Event {
+    constructor(type, init) {
+      super(type, init);
+      this[_request] = init.request;
+      this[_state] = { dispatching: true, response: null };
+    }
+    get request() {
+      return this[_request];
+    }
+    // https://w3c.github.io/ServiceWorker/#fetch-event-respondwith
+    respondWith(r) {
+      const st = this[_state];
+      const prefix = "Failed to execute 'respondWith' on 'FetchEvent'";
+      if (!st.dispatching) {
+        throw new k.DOMException(`${prefix}: The event handler is already finished.`, "InvalidStateError");
+      }
+      if (st.response !== null) {
+        throw new k.DOMException(`${prefix}: The event has already been responded to.`, "InvalidStateError");
+      }
+      st.response = Promise.resolve(r);
+    }
+    waitUntil(p) {
+      registerWaitUntil(p);
+    }
+    passThroughOnException() {}
+  }
+  class ScheduledEvent extends k.Event {
+    constructor(type, init) {
+      super(type, init);
+      this.scheduledTime = init.scheduledTime;
+      this.cron = init.cron;
+    }
+    waitUntil(p) {
+      registerWaitUntil(p);
+    }
+    noRetry() {}
+  }
+  eventClasses = { FetchEvent, ScheduledEvent, _state };
+  return eventClasses;
+}
+
+// Describes a non-Response result for the error message.
+function describe(v) {
+  if (v === null) return "null";
+  if (typeof v === "string") return "a string";
+  if (typeof v === "object" || typeof v === "function") {
+    const name = v.constructor !== undefined && v.constructor !== null ? v.constructor.name : "";
+    return name ? (/^[AEIOU]/.test(name) ? "an " : "a ") + name : "an object";
+  }
+  return String(v);
+}
+
+function dispatchFetchEvent(request) {
+  const ev = events();
+  const event = new ev.FetchEvent("fetch", { request });
+  const st = event[ev._state];
+  // Listener exceptions are reported (console.error) as in any dispatch;
+  // with no respondWith the invocation fails below.
+  try {
+    k.dispatch(globalThis, event);
+  } finally {
+    st.dispatching = false;
+  }
+  if (st.response === null) {
+    throw new TypeError("no response: no \"fetch\" listener called event.respondWith()");
+  }
+  return st.response;
+}
+
+// sendResponse sends res through the op_respond* ops. A body known whole
+// goes in the single op_respond call; a body that is an untouched Go
+// resource (a fetched response, the request body) is piped by Go; any other
+// stream is read here and written chunk by chunk, each write awaited.
+function sendResponse(res) {
+  if (!(res instanceof k.Response)) {
+    throw new TypeError(`handler returned ${describe(res)}, not a Response`);
+  }
+  const inner = k.responseInner(res);
+  if (inner.type === "error") throw new TypeError("handler returned Response.error()");
+  const body = inner.body;
+  if (body === null) {
+    ops.op_respond(inner.status, inner.headersFlat(), null);
+    return resolved;
+  }
+  const src = body.untouchedSource();
+  if (src !== undefined) {
+    ops.op_respond(inner.status, inner.headersFlat(), src);
+    return resolved;
+  }
+  return sendBody(inner, body);
+}
+
+async function sendBody(inner, body) {
+  if (body.unusable) throw new TypeError("handler returned a Response whose body was already used");
+  const whole = body.materialize();
+  if (whole !== undefined) {
+    ops.op_respond(inner.status, inner.headersFlat(), await whole);
+    return;
+  }
+  const rid = body.takeRid();
+  ops.op_respond(inner.status, inner.headersFlat(), undefined);
+  if (rid >= 0) {
+    await ops.op_respond_pipe(rid);
+  } else {
+    const reader = body.stream.getReader();
+    body.consumed = true;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const chunk = k.bufferSourceView(value);
+      if (chunk === undefined) {
+        const err = new TypeError(`response body stream chunk is ${describe(value)}, not a Uint8Array`);
+        reader.cancel(err).catch(() => {});
+        throw err;
+      }
+      if (chunk.byteLength > 0) await ops.op_respond_write(chunk);
+    }
+  }
+  ops.op_respond_end();
+}
+
+const entry = {
+  init() {
+    const ns = globalThis.__kumo_main;
+    globalThis.__kumo_main = undefined; // the bundle declares it with var: not deletable
+    const def = ns !== null && ns !== undefined ? ns.default : undefined;
+    const kinds = [];
+    if (def !== null && (typeof def === "object" || typeof def === "function")) {
+      for (const kind of ["fetch", "scheduled", "queue"]) {
+        if (typeof def[kind] === "function") kinds.push(kind);
+      }
+    }
+    if (kinds.length > 0) {
+      main = def;
+    } else {
+      main = null;
+      for (const kind of ["fetch", "scheduled"]) {
+        if (k.hasListeners(globalThis, kind)) kinds.push(kind);
+      }
+    }
+    if (kinds.length === 0) {
+      throw new TypeError("no handler: export default { fetch(request, env, ctx) { ... } } or addEventListener(\"fetch\", ...)");
+    }
+    return kinds.join(",");
+  },
+
+  setEnv(obj) {
+    env = obj;
+  },
+
+  get env() {
+    return env;
+  },
+
+  fetch(method, url, headersFlat, bodyRid, requestId) {
+    void requestId;
+    const request = k.newDispatchRequest(method, url, headersFlat, bodyRid);
+    let result;
+    try {
+      if (main !== null) {
+        if (typeof main.fetch !== "function") throw new TypeError("no fetch handler: the default export has no fetch method");
+        result = main.fetch(request, env, ctx);
+      } else {
+        if (!k.hasListeners(globalThis, "fetch")) throw new TypeError("no fetch handler: no \"fetch\" event listener");
+        result = dispatchFetchEvent(request);
+      }
+      if (result instanceof k.Response) return sendResponse(result);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return Promise.resolve(result).then(sendResponse);
+  },
+
+  scheduled(scheduledTime, cron) {
+    try {
+      if (main !== null) {
+        if (typeof main.scheduled !== "function") throw new TypeError("no scheduled handler: the default export has no scheduled method");
+        const controller = Object.freeze({ scheduledTime, cron, noRetry() {} });
+        return Promise.resolve(main.scheduled(controller, env, ctx)).then(() => undefined);
+      }
+      if (!k.hasListeners(globalThis, "scheduled")) throw new TypeError("no scheduled handler: no \"scheduled\" event listener");
+      k.dispatch(globalThis, new (events().ScheduledEvent)("scheduled", { scheduledTime, cron }));
+      return resolved;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  },
+
+  waitUntil() {
+    if (waitList.length === 0) return resolved;
+    const list = waitList;
+    waitList = [];
+    return Promise.allSettled(list).then((results) => {
+      for (const r of results) {
+        if (r.status === "rejected") ops.op_log("error", "Uncaught (in waitUntil) " + k.inspect(r.reason));
+      }
+      return entry.waitUntil();
+    });
+  },
+};
+
+return { entry };
