@@ -239,14 +239,16 @@ func (vm *VM) stopped() error {
 	return nil
 }
 
-// MemoryUsage reports the VM's heap: bytes allocated and the limit.
+// MemoryUsage reports the VM's heap: bytes allocated and the limit. It
+// reads the allocator's running totals, which is cheap enough for every
+// invocation; JS_ComputeMemoryUsage walks the whole heap and is not.
 func (vm *VM) MemoryUsage() (used, limit int64) {
-	var mu lib.TJSMemoryUsage
-	p := vm.tls.Alloc(int(unsafe.Sizeof(mu)))
-	defer vm.tls.Free(int(unsafe.Sizeof(mu)))
-	lib.XJS_ComputeMemoryUsage(vm.tls, vm.rt, p)
-	mu = *(*lib.TJSMemoryUsage)(cmem(p))
-	return mu.Fmalloc_size, mu.Fmalloc_limit
+	ms := &(*lib.TJSRuntime)(cmem(vm.rt)).Fmalloc_ctx.Fmalloc_state
+	used, limit = int64(ms.Fmalloc_size), int64(ms.Fmalloc_limit)
+	if limit < 0 || uint64(ms.Fmalloc_limit) == ^uint64(0) {
+		limit = 0
+	}
+	return used, limit
 }
 
 // SetMemoryLimit changes the heap cap, e.g. when a blank VM made ahead of

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-func newTestVM(t *testing.T, cfg Config, ops ...Op) *VM {
+func newTestVM(t testing.TB, cfg Config, ops ...Op) *VM {
 	t.Helper()
 	vm, err := New(cfg, "ops", ops)
 	if err != nil {

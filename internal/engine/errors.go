@@ -83,22 +83,49 @@ func (vm *VM) takeException() error {
 		vm.firedReason = LimitNone
 		return &LimitError{Kind: k}
 	}
-	err := vm.exceptionFromValue(exc)
-	if e, ok := err.(*Exception); ok && e.Name == "InternalError" {
-		switch {
-		case strings.Contains(e.Message, "out of memory"):
-			return &LimitError{Kind: LimitMemory, Detail: e.Message}
-		case strings.Contains(e.Message, "stack overflow"):
-			return &LimitError{Kind: LimitStack, Detail: e.Message}
-		case e.Message == "interrupted":
-			return &LimitError{Kind: LimitCPU}
+	if exc.Ftag == lib.EJS_TAG_NULL {
+		// QuickJS throws null when it cannot even allocate the error; a
+		// script may also throw null itself, so look at the heap.
+		if used, limit := vm.MemoryUsage(); limit > 0 && used >= limit/10*9 {
+			return &LimitError{Kind: LimitMemory, Detail: "out of memory"}
 		}
 	}
-	if exc.Ftag == lib.EJS_TAG_NULL && err.Error() == "Uncaught null" {
-		// QuickJS throws null when it cannot even allocate the error.
-		return &LimitError{Kind: LimitMemory, Detail: "out of memory"}
+	return vm.exceptionFromValue(exc)
+}
+
+// classify turns the engine's own InternalErrors into *LimitError: they
+// reach Go as exceptions or, from async code, as promise rejections.
+func classify(e *Exception) error {
+	if e.Name != "InternalError" {
+		return e
 	}
-	return err
+	switch {
+	case strings.Contains(e.Message, "out of memory"):
+		return &LimitError{Kind: LimitMemory, Detail: e.Message}
+	case strings.Contains(e.Message, "stack overflow"):
+		return &LimitError{Kind: LimitStack, Detail: e.Message}
+	case e.Message == "interrupted":
+		return &LimitError{Kind: LimitCPU}
+	}
+	return e
+}
+
+// maxStackLines bounds the stack kept from an exception: runaway
+// recursion produces thousands of identical frames.
+const maxStackLines = 40
+
+func trimStack(stack string) string {
+	n := 0
+	for i := 0; i < len(stack); i++ {
+		if stack[i] == '\n' {
+			n++
+			if n == maxStackLines {
+				rest := strings.Count(stack[i+1:], "\n")
+				return stack[:i+1] + fmt.Sprintf("    ... %d more frames\n", rest)
+			}
+		}
+	}
+	return stack
 }
 
 func (vm *VM) exceptionFromValue(v lib.TJSValue) error {
@@ -106,8 +133,8 @@ func (vm *VM) exceptionFromValue(v lib.TJSValue) error {
 		e := &Exception{}
 		e.Name = vm.propString(v, "name")
 		e.Message = vm.propString(v, "message")
-		e.Stack = vm.propString(v, "stack")
-		return e
+		e.Stack = trimStack(vm.propString(v, "stack"))
+		return classify(e)
 	}
 	s, _ := vm.goString(v)
 	return &Exception{Message: s}
