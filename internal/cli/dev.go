@@ -93,7 +93,9 @@ func runDev(ctx context.Context, cmd *cobra.Command, o devOptions) error {
 }
 
 // accessLog prints one line per invocation.
-type accessLog struct{ w interface{ Write([]byte) (int, error) } }
+type accessLog struct {
+	w interface{ Write([]byte) (int, error) }
+}
 
 func (a accessLog) Record(u *runtime.Usage) {
 	cold := ""

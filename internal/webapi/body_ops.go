@@ -36,7 +36,7 @@ const bodyChunkSize = 64 << 10
 // finish async ops register and drop entries too.
 type ioState struct {
 	mu        sync.Mutex
-	gen       uint64 // bumped by ResetInvocation; late goroutines compare it
+	gen       atomic.Uint64 // bumped by ResetInvocation; late goroutines compare it
 	nextID    int
 	resources map[int]*bodyResource
 	fetches   map[int]*fetchCall
@@ -149,7 +149,7 @@ func (h *Host) Usage() IOUsage {
 func (h *Host) ResetInvocation() {
 	s := &h.io
 	s.mu.Lock()
-	s.gen++
+	s.gen.Add(1)
 	resources, fetches := s.resources, s.fetches
 	s.resources, s.fetches = nil, nil
 	s.mu.Unlock()
@@ -162,9 +162,10 @@ func (h *Host) ResetInvocation() {
 	s.subrequests = 0
 	s.bytesIn.Store(0)
 	s.bytesOut.Store(0)
-	s.resp.writeMu.Lock()
+	// Goroutines still writing hold their own sink and stop at their next
+	// write, seeing gen changed; no lock here, so a write blocked on a slow
+	// client cannot hold up the reset.
 	s.resp.started, s.resp.streamed, s.resp.ended, s.resp.sink = false, false, false, nil
-	s.resp.writeMu.Unlock()
 	h.Sink = nil
 }
 
@@ -391,16 +392,17 @@ func opRespond(c *engine.Call) error {
 	return nil
 }
 
-// streamingSink returns the sink of a started streamed response.
-func (h *Host) streamingSink(api string) (ResponseSink, error) {
+// streamingSink returns the sink of a started streamed response, guarded
+// so that writes stop once the invocation is reset.
+func (h *Host) streamingSink(api string) (sinkWriter, error) {
 	st := &h.io.resp
 	if !st.started || !st.streamed {
-		return nil, engine.TypeError("%s: no streamed response was started", api)
+		return sinkWriter{}, engine.TypeError("%s: no streamed response was started", api)
 	}
 	if st.ended {
-		return nil, engine.TypeError("%s: the response has ended", api)
+		return sinkWriter{}, engine.TypeError("%s: the response has ended", api)
 	}
-	return st.sink, nil
+	return sinkWriter{s: st.sink, h: h, gen: h.io.gen.Load()}, nil
 }
 
 // op_respond_write(chunk) writes a chunk of a streamed response and
@@ -422,7 +424,7 @@ func opRespondWrite(c *engine.Call) error {
 	st := &h.io.resp
 	go func() {
 		st.writeMu.Lock()
-		err := sink.Write(chunk)
+		_, err := sink.Write(chunk)
 		st.writeMu.Unlock()
 		if err != nil {
 			p.Reject(engine.TypeError("sending response body: %v", err))
@@ -458,7 +460,7 @@ func opRespondPipe(c *engine.Call) error {
 		var err error
 		if !res.eof {
 			st.writeMu.Lock()
-			_, err = io.CopyBuffer(sinkWriter{sink}, readerOnly{res.r}, *buf)
+			_, err = io.CopyBuffer(sink, readerOnly{res.r}, *buf)
 			st.writeMu.Unlock()
 		}
 		res.busy.Store(false)
@@ -480,15 +482,25 @@ func opRespondPipe(c *engine.Call) error {
 // readerOnly hides WriteTo so io.CopyBuffer uses the pooled buffer.
 type readerOnly struct{ io.Reader }
 
-// sinkWriter adapts a ResponseSink to io.Writer, marking its errors so a
-// failed write is told apart from a failed read.
-type sinkWriter struct{ s ResponseSink }
+// sinkWriter adapts a ResponseSink to io.Writer for one invocation
+// (generation gen), marking its errors so a failed write is told apart from
+// a failed read.
+type sinkWriter struct {
+	s   ResponseSink
+	h   *Host
+	gen uint64
+}
 
 type sinkWriteError struct{ err error }
 
 func (e sinkWriteError) Error() string { return e.err.Error() }
 
+var errInvocationEnded = errors.New("the invocation ended")
+
 func (w sinkWriter) Write(p []byte) (int, error) {
+	if w.h.io.gen.Load() != w.gen {
+		return 0, sinkWriteError{errInvocationEnded}
+	}
 	if err := w.s.Write(p); err != nil {
 		return 0, sinkWriteError{err}
 	}
@@ -506,7 +518,7 @@ func opRespondEnd(c *engine.Call) error {
 	st.ended = true
 	st.writeMu.Lock()
 	defer st.writeMu.Unlock()
-	if err := sink.End(); err != nil {
+	if err := sink.s.End(); err != nil {
 		return engine.TypeError("ending response: %v", err)
 	}
 	return nil

@@ -58,7 +58,7 @@ func (s *fakeSink) End() error {
 
 // dispatchVM is a VM with a user bundle loaded and entry.init() run.
 type dispatchVM struct {
-	t     *testing.T
+	t     testing.TB
 	vm    *engine.VM
 	entry engine.Value
 	host  *Host
@@ -68,7 +68,7 @@ type dispatchVM struct {
 
 // newDispatchVM loads the Web APIs, runs bundle as the user's classic
 // script and calls entry.init().
-func newDispatchVM(t *testing.T, bundle string) *dispatchVM {
+func newDispatchVM(t testing.TB, bundle string) *dispatchVM {
 	t.Helper()
 	d, err := tryDispatchVM(t, bundle)
 	if err != nil {
@@ -77,7 +77,7 @@ func newDispatchVM(t *testing.T, bundle string) *dispatchVM {
 	return d
 }
 
-func tryDispatchVM(t *testing.T, bundle string) (*dispatchVM, error) {
+func tryDispatchVM(t testing.TB, bundle string) (*dispatchVM, error) {
 	t.Helper()
 	rt, err := NewRuntime()
 	if err != nil {
@@ -542,5 +542,26 @@ func TestFlattenAndParseHeaders(t *testing.T) {
 	}
 	if _, err := parseHeadersFlat("nocolon\n"); err == nil {
 		t.Fatal("want error")
+	}
+}
+
+// BenchmarkDispatchHelloWorld measures one entry.fetch of a handler
+// returning new Response("hi"), sink included.
+// Run: go test ./internal/webapi/ -run '^$' -bench DispatchHelloWorld
+func BenchmarkDispatchHelloWorld(b *testing.B) {
+	d := newDispatchVM(b, `globalThis.__kumo_main = { default: { fetch() { return new Response("hi") } } };`)
+	fn := d.entry.Get("fetch")
+	defer fn.Free()
+	b.ReportAllocs()
+	for b.Loop() {
+		d.host.ResetInvocation()
+		d.host.Sink = &fakeSink{}
+		p, err := fn.Call(d.entry, "GET", "http://example.com/", "host:example.com\naccept:*/*\n", -1, "r")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := d.await(p, nil); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

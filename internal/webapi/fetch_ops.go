@@ -120,20 +120,22 @@ func opFetchStart(c *engine.Call) error {
 		}
 		return engine.TypeError("fetch: %v", err)
 	}
-	if hosts := header["Host"]; len(hosts) > 0 {
-		req.Host = hosts[0]
-		delete(header, "Host")
-	}
+	// Host comes from the URL, as in browsers and Workers: a Host header
+	// copied from an incoming request must not redirect the connection's
+	// virtual host. Content-Length comes from the body.
+	delete(header, "Host")
+	contentLength := header.Get("Content-Length")
+	delete(header, "Content-Length")
 	req.Header = header
 	out := &h.io.bytesOut
-	streamed := bodyRes != nil || pr != nil
-	if streamed {
-		// A streamed body: its length is known only if the headers say.
-		req.ContentLength = -1
-		if cl := header.Get("Content-Length"); cl != "" {
-			if n, err := strconv.ParseInt(cl, 10, 64); err == nil && n >= 0 {
-				req.ContentLength = n
-			}
+	if bodyRes != nil || pr != nil {
+		req.ContentLength = -1 // chunked
+	}
+	if bodyRes != nil && contentLength != "" {
+		// A body resource passed on whole (a proxied request body): the
+		// length its headers announce is the length it has.
+		if n, err := strconv.ParseInt(contentLength, 10, 64); err == nil && n >= 0 {
+			req.ContentLength = n
 		}
 	}
 	switch {
@@ -167,7 +169,7 @@ func opFetchStart(c *engine.Call) error {
 	}
 	s.nextID++
 	id := s.nextID
-	s.fetches[id] = &fetchCall{req: req, cancel: cancel, redirect: redirect, gen: s.gen, body: pw}
+	s.fetches[id] = &fetchCall{req: req, cancel: cancel, redirect: redirect, gen: s.gen.Load(), body: pw}
 	return c.Return(id)
 }
 
@@ -218,7 +220,7 @@ func opFetchSend(c *engine.Call) error {
 			body := &countingBody{r: resp.Body, n: &s.bytesIn, close: resp.Body.Close}
 			res := &bodyResource{r: body, onClose: func() { h.dropFetch(id) }}
 			s.mu.Lock()
-			if s.gen != call.gen {
+			if s.gen.Load() != call.gen {
 				s.mu.Unlock()
 				res.close()
 				p.Reject(engine.DOMException("AbortError", "fetch: the invocation ended"))

@@ -42,10 +42,15 @@ const illegalConstructorKey = internalSymbol("illegalConstructorKey");
 // present, so classes with internal state can show it.
 const customInspect = Symbol.for("kumo.customInspect");
 
+// The prototypes of every interface, so structuredClone can tell platform
+// objects (not cloneable unless registered) from ordinary ones.
+const platformPrototypes = new Set();
+
 // https://webidl.spec.whatwg.org/#dfn-create-interface-prototype-object:
 // the prototype carries @@toStringTag as a non-writable, non-enumerable
 // data property.
 function configureInterface(ctor, name = ctor.name) {
+  platformPrototypes.add(ctor.prototype);
   ObjectDefineProperty(ctor.prototype, SymbolToStringTag, {
     value: name, writable: false, enumerable: false, configurable: true,
   });
@@ -287,6 +292,7 @@ return {
   internalSymbol,
   illegalConstructorKey,
   customInspect,
+  platformPrototypes,
   configureInterface,
   webidlBrandCheck,
   illegalConstructor,

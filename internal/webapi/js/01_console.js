@@ -40,7 +40,8 @@ const dataViewBuffer = getter(DataView.prototype, "buffer");
 const dateGetTime = Date.prototype.getTime;
 const dateToISOString = Date.prototype.toISOString;
 const regExpToString = RegExp.prototype.toString;
-const regExpFlags = getter(RegExp.prototype, "flags");
+// The source getter throws for anything but a RegExp (flags is generic).
+const regExpSource = getter(RegExp.prototype, "source");
 const weakMapHas = WeakMap.prototype.has;
 const weakSetHas = WeakSet.prototype.has;
 const functionToString = Function.prototype.toString;
@@ -267,7 +268,7 @@ function formatObject(ctx, v, level) {
     const t = dateGetTime.call(v);
     return t !== t ? "Invalid Date" : dateToISOString.call(v);
   }
-  if (is(regExpFlags, v) && v !== RegExp.prototype) return regExpToString.call(v);
+  if (v !== RegExp.prototype && is(regExpSource, v)) return regExpToString.call(v);
   if (v instanceof PromiseCtor) return `${prefixOf(v, "Promise")} {}`;
   if (is(weakMapHas, v, {})) return "WeakMap { <items unknown> }";
   if (is(weakSetHas, v, {})) return "WeakSet { <items unknown> }";

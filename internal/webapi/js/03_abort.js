@@ -100,7 +100,7 @@ function checkSignal(s) {
 }
 
 function newAbortError() {
-  return new k.DOMException("signal is aborted without reason", "AbortError");
+  return new k.DOMException("This operation was aborted", "AbortError");
 }
 
 function newAbortSignal() {

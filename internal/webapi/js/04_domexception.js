@@ -74,7 +74,7 @@ class DOMException extends Error {
 }
 
 function check(e) {
-  if (!DOMException.isDOMException(e)) throw new TypeError("Illegal invocation: not a DOMException");
+  if (!isDOMException(e)) throw new TypeError("Illegal invocation: not a DOMException");
 }
 
 const isDOMException = DOMException.isDOMException;

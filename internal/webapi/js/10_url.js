@@ -1,11 +1,13 @@
 // URL and URLSearchParams: https://url.spec.whatwg.org/#api
 //
-// The URL parser runs in Go (op_url_parse, op_url_set in url_ops.go): one op
-// call per parse or setter, returning every component at once joined by
-// U+0000, which no serialized URL contains. A URL keeps that component array
-// as its inner record; getters only index it. The
-// application/x-www-form-urlencoded parser and serializer behind
-// URLSearchParams are plain string work and stay here.
+// Parsing runs in Go (url_ops.go), one op call each:
+//   op_url_parse(input, base?)      → components joined by U+0000, or null
+//   op_url_set(href, setter, value) → components after a URL setter
+//   op_url_form_parse(input)        → [name0, value0, name1, value1, ...]
+//   op_url_form_serialize(list, n)  → application/x-www-form-urlencoded
+// No serialized URL contains U+0000, so a URL keeps the split components as
+// its inner record and getters only index it. A URLSearchParams keeps its
+// list flat, names at even indexes and values at odd ones.
 
 const { ObjectDefineProperty, webidlBrandCheck } = k;
 
@@ -17,36 +19,54 @@ const HREF = 0, PROTOCOL = 1, USERNAME = 2, PASSWORD = 3, HOST = 4,
 // Module-private state.
 const _url = Symbol("url"); // URL: component array
 const _query = Symbol("query"); // URL: its URLSearchParams, made on first use
-const _list = Symbol("list"); // URLSearchParams: [name, value] pairs
+const _list = Symbol("list"); // URLSearchParams: flat [name, value, ...] list
 const _urlObject = Symbol("urlObject"); // URLSearchParams: owning URL or null
 
 const StringToWellFormed = String.prototype.toWellFormed;
-const ArrayIteratorPrototype = Object.getPrototypeOf([][Symbol.iterator]());
-const IteratorPrototype = Object.getPrototypeOf(ArrayIteratorPrototype);
+const JSONStringify = JSON.stringify;
+const IteratorPrototype = Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]()));
 
-// https://webidl.spec.whatwg.org/#es-DOMString (throws on Symbols, unlike String()).
-function toDOMString(v) {
-  return typeof v === "string" ? v : `${v}`;
-}
-
-// https://webidl.spec.whatwg.org/#es-USVString: lone surrogates become U+FFFD.
+// https://webidl.spec.whatwg.org/#es-USVString: ToString (which, unlike
+// String(), throws on Symbols), then lone surrogates become U+FFFD. Strings
+// bound for the ops go through it too: the engine hands Go a lone surrogate
+// as three bytes of WTF-8, which Go would read as three U+FFFD.
 function toUSVString(v) {
   return StringToWellFormed.call(typeof v === "string" ? v : `${v}`);
 }
 
-function requireArgs(n, required, method, iface) {
-  if (n < required) {
-    const what = method === null ? `construct '${iface}'` : `execute '${method}' on '${iface}'`;
-    throw new TypeError(`Failed to ${what}: ${required} argument${required > 1 ? "s" : ""} required, but only ${n} present.`);
-  }
+// missingArgs is the error for a call with fewer than the required
+// arguments; callers test arguments.length inline (a call costs here).
+function missingArgs(n, required, method, iface) {
+  const what = method === null ? `construct '${iface}'` : `execute '${method}' on '${iface}'`;
+  return new TypeError(`Failed to ${what}: ${required} argument${required > 1 ? "s" : ""} required, but only ${n} present.`);
 }
+
+// Apps parse the same URLs over and over (their routes, the APIs they
+// fetch), and a parse depends only on its input, so each VM keeps recent
+// results: a hit costs a Map lookup instead of an op call and a split. The
+// component arrays are shared, so nothing may change one in place (every
+// update assigns a new array). A full cache is simply emptied.
+const PARSE_CACHE_MAX = 128;
+const PARSE_CACHE_MAX_KEY = 1024;
+const absoluteCache = new Map(); // input → components
+const relativeCache = new Map(); // base.length + ":" + base + input → components
 
 // parseURL returns the component array of input parsed against base (a
 // string or undefined), or null on failure.
 // https://url.spec.whatwg.org/#api-url-parser
 function parseURL(input, base) {
+  const cache = base === undefined ? absoluteCache : relativeCache;
+  const key = base === undefined ? input : `${base.length}:${base}${input}`;
+  let parts = cache.get(key);
+  if (parts !== undefined) return parts;
   const r = base === undefined ? ops.op_url_parse(input) : ops.op_url_parse(input, base);
-  return r === null ? null : r.split(SEP);
+  if (r === null) return null;
+  parts = r.split(SEP);
+  if (key.length <= PARSE_CACHE_MAX_KEY) {
+    if (cache.size >= PARSE_CACHE_MAX) cache.clear();
+    cache.set(key, parts);
+  }
+  return parts;
 }
 
 function invalidURL(url, base) {
@@ -54,132 +74,35 @@ function invalidURL(url, base) {
   return new TypeError(`Failed to construct 'URL': Invalid URL '${url}'${b}`);
 }
 
+// parseUrlencodedList returns the flat list: [name0, value0, ...].
 // https://url.spec.whatwg.org/#concept-urlencoded-parser
-function parseUrlencoded(input) {
-  const list = [];
-  if (input === "") return list;
-  for (const seq of input.split("&")) {
-    if (seq === "") continue;
-    const eq = seq.indexOf("=");
-    const name = eq === -1 ? seq : seq.slice(0, eq);
-    const value = eq === -1 ? "" : seq.slice(eq + 1);
-    list.push([decodeFormComponent(name), decodeFormComponent(value)]);
-  }
-  return list;
-}
-
-// decodeFormComponent replaces + with space, then percent-decodes and decodes
-// the bytes as UTF-8 with replacement (https://url.spec.whatwg.org/#percent-decode).
-function decodeFormComponent(s) {
-  if (s.indexOf("+") !== -1) s = s.replaceAll("+", " ");
-  if (s.indexOf("%") === -1) return s;
-  try {
-    // Fast path; it throws on a bare % and on bytes that are not UTF-8.
-    return decodeURIComponent(s);
-  } catch {
-    return percentDecodeSlow(s);
-  }
-}
-
-function isHex(c) {
-  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
-}
-
-// percentDecodeSlow decodes each run of %XX escapes as UTF-8 on its own and
-// keeps other code points. This equals UTF-8 encoding the whole string,
-// percent-decoding and decoding: literal code points encode to complete
-// UTF-8 sequences, which the decoder never joins with stray bytes.
-function percentDecodeSlow(s) {
-  let out = "";
-  let i = 0;
-  const n = s.length;
-  while (i < n) {
-    const start = i;
-    while (i < n && !(s.charCodeAt(i) === 0x25 && i + 2 < n && isHex(s.charCodeAt(i + 1)) && isHex(s.charCodeAt(i + 2)))) i++;
-    out += s.slice(start, i);
-    if (i >= n) break;
-    const bytes = [];
-    while (i + 2 < n && s.charCodeAt(i) === 0x25 && isHex(s.charCodeAt(i + 1)) && isHex(s.charCodeAt(i + 2))) {
-      bytes.push(parseInt(s.slice(i + 1, i + 3), 16));
-      i += 3;
-    }
-    out += utf8Decode(bytes);
-  }
-  return out;
-}
-
-// utf8Decode is the Encoding Standard's UTF-8 decoder with replacement.
-// https://encoding.spec.whatwg.org/#utf-8-decoder
-function utf8Decode(bytes) {
-  let out = "";
-  let cp = 0, needed = 0, seen = 0, lower = 0x80, upper = 0xbf;
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i];
-    if (needed === 0) {
-      if (b <= 0x7f) out += String.fromCharCode(b);
-      else if (b >= 0xc2 && b <= 0xdf) { needed = 1; cp = b & 0x1f; }
-      else if (b >= 0xe0 && b <= 0xef) {
-        if (b === 0xe0) lower = 0xa0;
-        if (b === 0xed) upper = 0x9f;
-        needed = 2; cp = b & 0xf;
-      } else if (b >= 0xf0 && b <= 0xf4) {
-        if (b === 0xf0) lower = 0x90;
-        if (b === 0xf4) upper = 0x8f;
-        needed = 3; cp = b & 0x7;
-      } else out += "\uFFFD";
-      continue;
-    }
-    if (b < lower || b > upper) {
-      cp = needed = seen = 0; lower = 0x80; upper = 0xbf;
-      out += "\uFFFD";
-      i--; // reprocess the byte
-      continue;
-    }
-    lower = 0x80; upper = 0xbf;
-    cp = (cp << 6) | (b & 0x3f);
-    if (++seen === needed) {
-      out += String.fromCodePoint(cp);
-      cp = needed = seen = 0;
-    }
-  }
-  if (needed !== 0) out += "\uFFFD";
-  return out;
-}
-
-const formEscapes = { "!": "%21", "'": "%27", "(": "%28", ")": "%29", "~": "%7E", "%20": "+" };
-const formEscapeRe = /[!'()~]|%20/g;
-const formSafeRe = /^[A-Za-z0-9*\-._]*$/;
-
-// encodeFormComponent percent-encodes s with the
-// application/x-www-form-urlencoded percent-encode set, space as +.
-// encodeURIComponent leaves exactly that set's complement plus !'()~ alone.
-function encodeFormComponent(s) {
-  if (formSafeRe.test(s)) return s;
-  return encodeURIComponent(s).replace(formEscapeRe, (m) => formEscapes[m]);
+function parseUrlencodedList(input) {
+  return input === "" ? [] : ops.op_url_form_parse(input);
 }
 
 // https://url.spec.whatwg.org/#concept-urlencoded-serializer
 function serializeUrlencoded(list) {
-  let out = "";
-  for (let i = 0; i < list.length; i++) {
-    if (i > 0) out += "&";
-    out += encodeFormComponent(list[i][0]) + "=" + encodeFormComponent(list[i][1]);
-  }
-  return out;
+  if (list.length === 0) return "";
+  const s = ops.op_url_form_serialize(list.join(SEP), list.length);
+  // null: some name or value contains U+0000, so the join is ambiguous.
+  return s !== null ? s : ops.op_url_form_serialize(JSONStringify(list), -1);
 }
 
-// Makes the getters, setters and methods of a WebIDL interface prototype
-// enumerable, as WebIDL defines them, and sets its toStringTag.
+// Makes the attributes and operations of a WebIDL interface, static ones
+// included, enumerable as WebIDL defines them, and sets its toStringTag.
 function webidlInterface(cls, name) {
-  const proto = cls.prototype;
-  for (const key of Object.getOwnPropertyNames(proto)) {
-    if (key === "constructor") continue;
-    const desc = Object.getOwnPropertyDescriptor(proto, key);
-    desc.enumerable = true;
-    ObjectDefineProperty(proto, key, desc);
+  for (const [obj, skip] of [[cls.prototype, ["constructor"]], [cls, ["length", "name", "prototype"]]]) {
+    for (const key of Object.getOwnPropertyNames(obj)) {
+      if (skip.includes(key)) continue;
+      const desc = Object.getOwnPropertyDescriptor(obj, key);
+      desc.enumerable = true;
+      ObjectDefineProperty(obj, key, desc);
+    }
   }
-  ObjectDefineProperty(proto, Symbol.toStringTag, { value: name, configurable: true });
+  ObjectDefineProperty(cls.prototype, Symbol.toStringTag, { value: name, configurable: true });
 }
+
+const USP = "URLSearchParams";
 
 class URLSearchParams {
   // https://url.spec.whatwg.org/#dom-urlsearchparams-urlsearchparams
@@ -188,175 +111,202 @@ class URLSearchParams {
     if (init !== null && (typeof init === "object" || typeof init === "function")) {
       const iter = init[Symbol.iterator];
       if (iter !== undefined && iter !== null) {
-        if (typeof iter !== "function") {
-          throw new TypeError("Failed to construct 'URLSearchParams': The object's @@iterator is not callable.");
-        }
-        const list = [];
-        for (const pair of init) {
-          if (pair === null || (typeof pair !== "object" && typeof pair !== "function") || typeof pair[Symbol.iterator] !== "function") {
-            throw new TypeError("Failed to construct 'URLSearchParams': The provided value cannot be converted to a sequence.");
-          }
-          const p = Array.from(pair, toUSVString);
-          if (p.length !== 2) {
-            throw new TypeError("Failed to construct 'URLSearchParams': Sequence initializer must only contain pair elements");
-          }
-          list.push(p);
-        }
-        this[_list] = list;
+        this[_list] = listFromSequence(init, iter);
       } else {
-        // record<USVString, USVString>
-        const list = [];
-        const seen = new Map(); // name → index: keys made equal by USV conversion collapse
-        for (const key of Reflect.ownKeys(init)) {
-          const desc = Reflect.getOwnPropertyDescriptor(init, key);
-          if (desc === undefined || !desc.enumerable) continue;
-          const name = toUSVString(key);
-          const value = toUSVString(init[key]);
-          const at = seen.get(name);
-          if (at === undefined) {
-            seen.set(name, list.length);
-            list.push([name, value]);
-          } else {
-            list[at][1] = value;
-          }
-        }
-        this[_list] = list;
+        this[_list] = listFromRecord(init);
       }
     } else {
       let s = toUSVString(init);
       if (s.charCodeAt(0) === 0x3f) s = s.slice(1);
-      this[_list] = parseUrlencoded(s);
+      this[_list] = parseUrlencodedList(s);
     }
   }
 
   get size() {
-    webidlBrandCheck(this, _list, "URLSearchParams");
-    return this[_list].length;
+    webidlBrandCheck(this, _list, USP);
+    return this[_list].length / 2;
   }
 
+  // https://url.spec.whatwg.org/#dom-urlsearchparams-append
   append(name, value) {
-    webidlBrandCheck(this, _list, "URLSearchParams");
-    requireArgs(arguments.length, 2, "append", "URLSearchParams");
-    this[_list].push([toUSVString(name), toUSVString(value)]);
-    updateURLSearchParams(this);
+    webidlBrandCheck(this, _list, USP);
+    if (arguments.length < 2) throw missingArgs(arguments.length, 2, "append", USP);
+    this[_list].push(toUSVString(name), toUSVString(value));
+    updateURL(this);
   }
 
+  // https://url.spec.whatwg.org/#dom-urlsearchparams-delete
   delete(name, value = undefined) {
-    webidlBrandCheck(this, _list, "URLSearchParams");
-    requireArgs(arguments.length, 1, "delete", "URLSearchParams");
+    webidlBrandCheck(this, _list, USP);
+    if (arguments.length < 1) throw missingArgs(arguments.length, 1, "delete", USP);
     name = toUSVString(name);
+    if (value !== undefined) value = toUSVString(value);
     const list = this[_list];
-    let out;
-    if (value === undefined) {
-      out = list.filter((p) => p[0] !== name);
-    } else {
-      value = toUSVString(value);
-      out = list.filter((p) => p[0] !== name || p[1] !== value);
+    const out = [];
+    for (let i = 0; i < list.length; i += 2) {
+      if (list[i] === name && (value === undefined || list[i + 1] === value)) continue;
+      out.push(list[i], list[i + 1]);
     }
     this[_list] = out;
-    updateURLSearchParams(this);
+    updateURL(this);
   }
 
+  // https://url.spec.whatwg.org/#dom-urlsearchparams-get
   get(name) {
-    webidlBrandCheck(this, _list, "URLSearchParams");
-    requireArgs(arguments.length, 1, "get", "URLSearchParams");
+    webidlBrandCheck(this, _list, USP);
+    if (arguments.length < 1) throw missingArgs(arguments.length, 1, "get", USP);
     name = toUSVString(name);
     const list = this[_list];
-    for (let i = 0; i < list.length; i++) {
-      if (list[i][0] === name) return list[i][1];
+    for (let i = 0; i < list.length; i += 2) {
+      if (list[i] === name) return list[i + 1];
     }
     return null;
   }
 
+  // https://url.spec.whatwg.org/#dom-urlsearchparams-getall
   getAll(name) {
-    webidlBrandCheck(this, _list, "URLSearchParams");
-    requireArgs(arguments.length, 1, "getAll", "URLSearchParams");
+    webidlBrandCheck(this, _list, USP);
+    if (arguments.length < 1) throw missingArgs(arguments.length, 1, "getAll", USP);
     name = toUSVString(name);
-    const out = [];
     const list = this[_list];
-    for (let i = 0; i < list.length; i++) {
-      if (list[i][0] === name) out.push(list[i][1]);
+    const out = [];
+    for (let i = 0; i < list.length; i += 2) {
+      if (list[i] === name) out.push(list[i + 1]);
     }
     return out;
   }
 
+  // https://url.spec.whatwg.org/#dom-urlsearchparams-has
   has(name, value = undefined) {
-    webidlBrandCheck(this, _list, "URLSearchParams");
-    requireArgs(arguments.length, 1, "has", "URLSearchParams");
+    webidlBrandCheck(this, _list, USP);
+    if (arguments.length < 1) throw missingArgs(arguments.length, 1, "has", USP);
     name = toUSVString(name);
     if (value !== undefined) value = toUSVString(value);
     const list = this[_list];
-    for (let i = 0; i < list.length; i++) {
-      if (list[i][0] === name && (value === undefined || list[i][1] === value)) return true;
+    for (let i = 0; i < list.length; i += 2) {
+      if (list[i] === name && (value === undefined || list[i + 1] === value)) return true;
     }
     return false;
   }
 
-  // https://url.spec.whatwg.org/#dom-urlsearchparams-set
+  // https://url.spec.whatwg.org/#dom-urlsearchparams-set: the first pair
+  // named name gets value and later ones go; with none, the pair is appended.
   set(name, value) {
-    webidlBrandCheck(this, _list, "URLSearchParams");
-    requireArgs(arguments.length, 2, "set", "URLSearchParams");
+    webidlBrandCheck(this, _list, USP);
+    if (arguments.length < 2) throw missingArgs(arguments.length, 2, "set", USP);
     name = toUSVString(name);
     value = toUSVString(value);
     const list = this[_list];
-    const at = list.findIndex((p) => p[0] === name);
-    if (at === -1) {
-      list.push([name, value]);
-    } else {
-      list[at] = [name, value];
-      this[_list] = list.filter((p, i) => i <= at || p[0] !== name);
+    const out = [];
+    let found = false;
+    for (let i = 0; i < list.length; i += 2) {
+      if (list[i] !== name) {
+        out.push(list[i], list[i + 1]);
+      } else if (!found) {
+        found = true;
+        out.push(name, value);
+      }
     }
-    updateURLSearchParams(this);
+    if (!found) out.push(name, value);
+    this[_list] = out;
+    updateURL(this);
   }
 
   // https://url.spec.whatwg.org/#dom-urlsearchparams-sort: stable, by UTF-16
   // code units (Array.prototype.sort is stable; < compares code units).
   sort() {
-    webidlBrandCheck(this, _list, "URLSearchParams");
-    this[_list].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    updateURLSearchParams(this);
+    webidlBrandCheck(this, _list, USP);
+    const list = this[_list];
+    const pairs = [];
+    for (let i = 0; i < list.length; i += 2) pairs.push(i);
+    pairs.sort((a, b) => (list[a] < list[b] ? -1 : list[a] > list[b] ? 1 : 0));
+    const out = [];
+    for (let j = 0; j < pairs.length; j++) out.push(list[pairs[j]], list[pairs[j] + 1]);
+    this[_list] = out;
+    updateURL(this);
   }
 
   forEach(callback, thisArg = undefined) {
-    webidlBrandCheck(this, _list, "URLSearchParams");
-    requireArgs(arguments.length, 1, "forEach", "URLSearchParams");
+    webidlBrandCheck(this, _list, USP);
+    if (arguments.length < 1) throw missingArgs(arguments.length, 1, "forEach", USP);
     if (typeof callback !== "function") {
-      throw new TypeError("Failed to execute 'forEach' on 'URLSearchParams': parameter 1 is not of type 'Function'.");
+      throw new TypeError(`Failed to execute 'forEach' on '${USP}': parameter 1 is not of type 'Function'.`);
     }
     // The list is re-read each step: callbacks may change it.
-    for (let i = 0; i < this[_list].length; i++) {
-      const [name, value] = this[_list][i];
-      callback.call(thisArg, value, name, this);
+    for (let i = 0; i < this[_list].length; i += 2) {
+      const list = this[_list];
+      callback.call(thisArg, list[i + 1], list[i], this);
     }
   }
 
   entries() {
-    webidlBrandCheck(this, _list, "URLSearchParams");
-    return new URLSearchParamsIterator(this, "key+value");
+    webidlBrandCheck(this, _list, USP);
+    return newIterator(this, KEY_VALUE);
   }
 
   keys() {
-    webidlBrandCheck(this, _list, "URLSearchParams");
-    return new URLSearchParamsIterator(this, "key");
+    webidlBrandCheck(this, _list, USP);
+    return newIterator(this, KEY);
   }
 
   values() {
-    webidlBrandCheck(this, _list, "URLSearchParams");
-    return new URLSearchParamsIterator(this, "value");
+    webidlBrandCheck(this, _list, USP);
+    return newIterator(this, VALUE);
   }
 
+  // https://url.spec.whatwg.org/#urlsearchparams-stringification-behavior
   toString() {
-    webidlBrandCheck(this, _list, "URLSearchParams");
+    webidlBrandCheck(this, _list, USP);
     return serializeUrlencoded(this[_list]);
   }
 }
-webidlInterface(URLSearchParams, "URLSearchParams");
+webidlInterface(URLSearchParams, USP);
 ObjectDefineProperty(URLSearchParams.prototype, Symbol.iterator, {
   value: URLSearchParams.prototype.entries, writable: true, configurable: true,
 });
 
+// sequence<sequence<USVString>>: https://webidl.spec.whatwg.org/#js-sequence
+function listFromSequence(init, iter) {
+  if (typeof iter !== "function") {
+    throw new TypeError(`Failed to construct '${USP}': The object's @@iterator is not callable.`);
+  }
+  const list = [];
+  for (const pair of { [Symbol.iterator]: () => iter.call(init) }) {
+    if (pair === null || (typeof pair !== "object" && typeof pair !== "function") || typeof pair[Symbol.iterator] !== "function") {
+      throw new TypeError(`Failed to construct '${USP}': The provided value cannot be converted to a sequence.`);
+    }
+    const p = Array.from(pair, toUSVString);
+    if (p.length !== 2) {
+      throw new TypeError(`Failed to construct '${USP}': Sequence initializer must only contain pair elements`);
+    }
+    list.push(p[0], p[1]);
+  }
+  return list;
+}
+
+// record<USVString, USVString>: https://webidl.spec.whatwg.org/#js-record.
+// Keys that USV conversion makes equal collapse into the first one's place.
+function listFromRecord(init) {
+  const list = [];
+  const seen = new Map(); // name → index of its value in list
+  for (const key of Reflect.ownKeys(init)) {
+    const desc = Reflect.getOwnPropertyDescriptor(init, key);
+    if (desc === undefined || !desc.enumerable) continue;
+    const name = toUSVString(key);
+    const value = toUSVString(init[key]);
+    const at = seen.get(name);
+    if (at === undefined) {
+      seen.set(name, list.length + 1);
+      list.push(name, value);
+    } else {
+      list[at] = value;
+    }
+  }
+  return list;
+}
+
 // https://url.spec.whatwg.org/#concept-urlsearchparams-update
-function updateURLSearchParams(params) {
+function updateURL(params) {
   const url = params[_urlObject];
   if (url === null) return;
   url[_url] = ops.op_url_set(url[_url][HREF], "search", serializeUrlencoded(params[_list])).split(SEP);
@@ -371,25 +321,25 @@ function newURLSearchParams(list, url) {
 
 // https://webidl.spec.whatwg.org/#es-default-iterator-object: live over the
 // list, so changes during iteration are seen.
+const KEY = 0, VALUE = 1, KEY_VALUE = 2;
 const _target = Symbol("target"), _kind = Symbol("kind"), _index = Symbol("index");
 const URLSearchParamsIteratorPrototype = Object.create(IteratorPrototype, {
   next: {
     value: function next() {
-      webidlBrandCheck(this, _target, "URLSearchParams Iterator");
+      webidlBrandCheck(this, _target, `${USP} Iterator`);
       const list = this[_target][_list];
       const i = this[_index];
       if (i >= list.length) return { value: undefined, done: true };
-      this[_index] = i + 1;
-      const [name, value] = list[i];
+      this[_index] = i + 2;
       const kind = this[_kind];
-      return { value: kind === "key" ? name : kind === "value" ? value : [name, value], done: false };
+      return { value: kind === KEY ? list[i] : kind === VALUE ? list[i + 1] : [list[i], list[i + 1]], done: false };
     },
     writable: true, enumerable: true, configurable: true,
   },
-  [Symbol.toStringTag]: { value: "URLSearchParams Iterator", configurable: true },
+  [Symbol.toStringTag]: { value: `${USP} Iterator`, configurable: true },
 });
 
-function URLSearchParamsIterator(target, kind) {
+function newIterator(target, kind) {
   const it = Object.create(URLSearchParamsIteratorPrototype);
   it[_target] = target;
   it[_kind] = kind;
@@ -400,7 +350,7 @@ function URLSearchParamsIterator(target, kind) {
 // setURL runs a URL setter: the basic URL parser with a state override.
 // https://url.spec.whatwg.org/#urlutils-members
 function setURL(url, setter, value) {
-  url[_url] = ops.op_url_set(url[_url][HREF], setter, toDOMString(value)).split(SEP);
+  url[_url] = ops.op_url_set(url[_url][HREF], setter, toUSVString(value)).split(SEP);
 }
 
 function newURL(parts) {
@@ -413,9 +363,9 @@ function newURL(parts) {
 class URL {
   // https://url.spec.whatwg.org/#dom-url-url
   constructor(url, base = undefined) {
-    requireArgs(arguments.length, 1, null, "URL");
-    url = toDOMString(url);
-    if (base !== undefined) base = toDOMString(base);
+    if (arguments.length < 1) throw missingArgs(arguments.length, 1, null, "URL");
+    url = toUSVString(url);
+    if (base !== undefined) base = toUSVString(base);
     const parts = parseURL(url, base);
     if (parts === null) throw invalidURL(url, base);
     this[_url] = parts;
@@ -424,19 +374,19 @@ class URL {
 
   // https://url.spec.whatwg.org/#dom-url-parse
   static parse(url, base = undefined) {
-    requireArgs(arguments.length, 1, "parse", "URL");
-    url = toDOMString(url);
-    if (base !== undefined) base = toDOMString(base);
+    if (arguments.length < 1) throw missingArgs(arguments.length, 1, "parse", "URL");
+    url = toUSVString(url);
+    if (base !== undefined) base = toUSVString(base);
     const parts = parseURL(url, base);
     return parts === null ? null : newURL(parts);
   }
 
   // https://url.spec.whatwg.org/#dom-url-canparse
   static canParse(url, base = undefined) {
-    requireArgs(arguments.length, 1, "canParse", "URL");
-    url = toDOMString(url);
-    if (base !== undefined) base = toDOMString(base);
-    return (base === undefined ? ops.op_url_parse(url) : ops.op_url_parse(url, base)) !== null;
+    if (arguments.length < 1) throw missingArgs(arguments.length, 1, "canParse", "URL");
+    url = toUSVString(url);
+    if (base !== undefined) base = toUSVString(base);
+    return parseURL(url, base) !== null;
   }
 
   // https://url.spec.whatwg.org/#dom-url-href
@@ -447,15 +397,15 @@ class URL {
 
   set href(value) {
     webidlBrandCheck(this, _url, "URL");
-    value = toDOMString(value);
+    value = toUSVString(value);
     const parts = parseURL(value, undefined);
     if (parts === null) throw new TypeError(`Failed to set the 'href' property on 'URL': Invalid URL '${value}'`);
     this[_url] = parts;
     const q = this[_query];
-    if (q !== null) q[_list] = parseUrlencoded(parts[SEARCH].slice(1));
+    if (q !== null) q[_list] = parseUrlencodedList(parts[SEARCH].slice(1));
   }
 
-  // https://html.spec.whatwg.org/multipage/browsers.html#ascii-serialisation-of-an-origin
+  // https://url.spec.whatwg.org/#dom-url-origin
   get origin() {
     webidlBrandCheck(this, _url, "URL");
     return serializeOrigin(this[_url]);
@@ -542,7 +492,7 @@ class URL {
     value = toUSVString(value);
     setURL(this, "search", value);
     const q = this[_query];
-    if (q !== null) q[_list] = parseUrlencoded(value.charCodeAt(0) === 0x3f ? value.slice(1) : value);
+    if (q !== null) q[_list] = parseUrlencodedList(value.charCodeAt(0) === 0x3f ? value.slice(1) : value);
   }
 
   // https://url.spec.whatwg.org/#dom-url-searchparams: made on first use and
@@ -551,7 +501,7 @@ class URL {
     webidlBrandCheck(this, _url, "URL");
     let q = this[_query];
     if (q === null) {
-      q = newURLSearchParams(parseUrlencoded(this[_url][SEARCH].slice(1)), this);
+      q = newURLSearchParams(parseUrlencodedList(this[_url][SEARCH].slice(1)), this);
       this[_query] = q;
     }
     return q;
@@ -579,13 +529,16 @@ class URL {
 }
 webidlInterface(URL, "URL");
 
-const specialOrigins = { "ftp:": true, "http:": true, "https:": true, "ws:": true, "wss:": true };
+// Schemes whose URLs have a tuple origin (https://url.spec.whatwg.org/#origin).
+const tupleOriginProtocols = new Set(["ftp:", "http:", "https:", "ws:", "wss:"]);
 
-// https://url.spec.whatwg.org/#concept-url-origin, serialized. Opaque
+// serializeOrigin returns the ASCII serialization of a URL's origin; opaque
 // origins serialize as "null".
+// https://url.spec.whatwg.org/#concept-url-origin
+// https://html.spec.whatwg.org/multipage/browsers.html#ascii-serialisation-of-an-origin
 function serializeOrigin(parts) {
   const protocol = parts[PROTOCOL];
-  if (specialOrigins[protocol] === true) return protocol + "//" + parts[HOST];
+  if (tupleOriginProtocols.has(protocol)) return protocol + "//" + parts[HOST];
   if (protocol === "blob:") {
     const path = parseURL(parts[PATHNAME], undefined);
     if (path !== null && (path[PROTOCOL] === "http:" || path[PROTOCOL] === "https:")) {
@@ -598,7 +551,7 @@ function serializeOrigin(parts) {
 // urlHref parses input against base (strings or undefined) and returns the
 // href, or null on failure: for layers (fetch) that need only a parse.
 function urlHref(input, base) {
-  const parts = parseURL(input, base);
+  const parts = parseURL(toUSVString(input), base === undefined ? undefined : toUSVString(base));
   return parts === null ? null : parts[HREF];
 }
 
@@ -607,4 +560,14 @@ function isURLSearchParams(v) {
   return v !== null && typeof v === "object" && _list in v;
 }
 
-return { URL, URLSearchParams, urlHref, isURLSearchParams, serializeUrlencoded, parseUrlencoded };
+// parseUrlencoded returns the name-value pairs of
+// application/x-www-form-urlencoded input: [[name, value], ...]
+// (Body.formData()).
+function parseUrlencoded(input) {
+  const list = parseUrlencodedList(toUSVString(input));
+  const pairs = [];
+  for (let i = 0; i < list.length; i += 2) pairs.push([list[i], list[i + 1]]);
+  return pairs;
+}
+
+return { URL, URLSearchParams, urlHref, isURLSearchParams, parseUrlencoded };

@@ -383,12 +383,17 @@ function bodyUnusableError(prefix) {
 function mixinBody(cls, innerKey, name) {
   const proto = cls.prototype;
 
+  // Promise-returning, so every failure (brand check included) rejects.
   function consume(self, method, asText) {
-    k.webidlBrandCheck(self, innerKey, name);
-    const body = self[innerKey].body;
-    if (body === null) return Promise.resolve(asText ? "" : new Uint8Array(0));
-    if (body.unusable) return Promise.reject(bodyUnusableError(`Failed to execute '${method}' on '${name}'`));
-    return body.consume(asText);
+    try {
+      k.webidlBrandCheck(self, innerKey, name);
+      const body = self[innerKey].body;
+      if (body === null) return Promise.resolve(asText ? "" : new Uint8Array(0));
+      if (body.unusable) throw bodyUnusableError(`Failed to execute '${method}' on '${name}'`);
+      return body.consume(asText);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   function contentType(self) {

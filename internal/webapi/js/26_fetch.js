@@ -35,7 +35,7 @@ async function pumpBody(id, body) {
       const { done, value } = await reader.read();
       if (done) break;
       const chunk = k.bufferSourceView(value);
-      if (chunk === undefined) throw new TypeError("fetch: request body stream chunk is not a Uint8Array");
+      if (chunk === undefined) throw new TypeError("request body stream chunk is not a Uint8Array");
       if (chunk.byteLength > 0) await ops.op_fetch_body_write(id, chunk);
     }
     ops.op_fetch_body_close(id, null);
