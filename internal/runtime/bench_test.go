@@ -60,7 +60,7 @@ func BenchmarkWarmInstanceMemory(b *testing.B) {
 		pool.ServeHTTP(w, httptest.NewRequest("GET", "http://bench.local/x", nil))
 		io.Copy(io.Discard, w.Body)
 	}
-	inst, _, err := pool.acquire(b.Context())
+	inst, _, err := pool.acquire(b.Context(), nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -37,9 +37,11 @@ func (p *Pool) serve(w http.ResponseWriter, r *http.Request, u *Usage) {
 			fmt.Sprintf("request body of %d bytes is over the limit of %d", r.ContentLength, limits.RequestBody))
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), limits.Wall)
-	defer cancel()
-	inst, cold, err := p.acquire(ctx)
+	// The wall-time context is made only when the handler has to wait:
+	// a handler that answers synchronously never needs its timer.
+	wall := lazyDeadline{parent: r.Context(), d: limits.Wall}
+	defer wall.cancel()
+	inst, cold, err := p.acquire(r.Context(), &wall)
 	u.ColdStart = cold
 	if err != nil {
 		if errors.Is(err, errOverloaded) {
@@ -66,7 +68,7 @@ func (p *Pool) serve(w http.ResponseWriter, r *http.Request, u *Usage) {
 	vm.SetCPUBudget(limits.CPU)
 	res, err := inst.fetch.Call(inst.entry, r.Method, requestURL(r), flattenHeaders(r), rid, u.RequestID)
 	if err == nil {
-		err = settle(vm, res, ctx.Done())
+		err = settle(vm, res, &wall)
 		res.Free()
 	}
 	if err == nil && inst.sink.started {
@@ -74,13 +76,11 @@ func (p *Pool) serve(w http.ResponseWriter, r *http.Request, u *Usage) {
 		// ctx.waitUntil may still run within the wall limit.
 		var wu engine.Value
 		if wu, err = inst.waitUntil.Call(inst.entry); err == nil {
-			err = settle(vm, wu, ctx.Done())
+			err = settle(vm, wu, &wall)
 			wu.Free()
 		}
 	}
-	if err == nil && ctx.Err() != nil {
-		err = wallError(ctx)
-	}
+	ctx := wall.ctx
 	u.CPU = vm.CPUUsed()
 	used, limit := vm.MemoryUsage()
 	u.MemoryPeak = used
@@ -88,10 +88,10 @@ func (p *Pool) serve(w http.ResponseWriter, r *http.Request, u *Usage) {
 	u.Status = inst.sink.status
 	h.ResetInvocation()
 	if err != nil {
-		if errors.Is(err, errNoResponse) || ctx.Err() != nil {
+		if errors.Is(err, errNoResponse) || ctx != nil && ctx.Err() != nil {
 			// Work is still pending inside the VM; it cannot be reused.
 			discard = true
-			if ctx.Err() != nil {
+			if ctx != nil && ctx.Err() != nil {
 				err = wallError(ctx)
 			}
 		}
@@ -115,9 +115,31 @@ func (p *Pool) serve(w http.ResponseWriter, r *http.Request, u *Usage) {
 	u.Outcome = OutcomeOK
 }
 
-// settle runs the event loop until promise settles, done closes, or
-// nothing is left that could settle it.
-func settle(vm *engine.VM, promise engine.Value, done <-chan struct{}) error {
+// lazyDeadline is the invocation's wall-time limit, turned into a context
+// (and its timer) on first use.
+type lazyDeadline struct {
+	parent context.Context
+	d      time.Duration
+	ctx    context.Context
+	stop   context.CancelFunc
+}
+
+func (l *lazyDeadline) done() <-chan struct{} {
+	if l.ctx == nil {
+		l.ctx, l.stop = context.WithTimeout(l.parent, l.d)
+	}
+	return l.ctx.Done()
+}
+
+func (l *lazyDeadline) cancel() {
+	if l.stop != nil {
+		l.stop()
+	}
+}
+
+// settle runs the event loop until promise settles, the deadline passes,
+// or nothing is left that could settle it.
+func settle(vm *engine.VM, promise engine.Value, wall *lazyDeadline) error {
 	for {
 		if err := vm.RunJobs(); err != nil {
 			return err
@@ -130,6 +152,7 @@ func settle(vm *engine.VM, promise engine.Value, done <-chan struct{}) error {
 			defer reason.Free()
 			return reason.AsError()
 		}
+		done := wall.done()
 		if err := vm.Wait(done); err != nil {
 			if errors.Is(err, engine.ErrIdle) {
 				return errNoResponse
@@ -138,7 +161,7 @@ func settle(vm *engine.VM, promise engine.Value, done <-chan struct{}) error {
 		}
 		select {
 		case <-done:
-			return context.DeadlineExceeded
+			return wallError(wall.ctx)
 		default:
 		}
 	}

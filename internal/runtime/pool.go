@@ -63,13 +63,19 @@ var errOverloaded = errors.New("all instances are busy")
 
 // acquire returns an idle instance or starts one, waiting while the pool
 // is at its cap.
-func (p *Pool) acquire(ctx context.Context) (inst *instance, cold bool, err error) {
+func (p *Pool) acquire(ctx context.Context, wall *lazyDeadline) (inst *instance, cold bool, err error) {
 	select {
 	case p.sem <- struct{}{}:
 	default:
+		var deadline <-chan struct{}
+		if wall != nil {
+			deadline = wall.done()
+		}
 		select {
 		case p.sem <- struct{}{}:
 		case <-ctx.Done():
+			return nil, false, errOverloaded
+		case <-deadline:
 			return nil, false, errOverloaded
 		}
 	}
@@ -185,7 +191,7 @@ func (inst *instance) console(level, msg string) {
 // Handles reports whether the version has a handler of kind ("fetch",
 // "scheduled", "queue"), starting an instance if none is running.
 func (p *Pool) Handles(ctx context.Context, kind string) (bool, error) {
-	inst, _, err := p.acquire(ctx)
+	inst, _, err := p.acquire(ctx, nil)
 	if err != nil {
 		return false, err
 	}
