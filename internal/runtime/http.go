@@ -52,8 +52,12 @@ func (p *Pool) serve(w http.ResponseWriter, r *http.Request, u *Usage) {
 		p.fail(w, u, err)
 		return
 	}
-	discard := false
-	defer func() { p.release(inst, discard) }()
+	discard, released := false, false
+	defer func() {
+		if !released {
+			p.release(inst, discard)
+		}
+	}()
 
 	vm, h := inst.vm, inst.host
 	inst.requestID = u.RequestID
@@ -102,7 +106,11 @@ func (p *Pool) serve(w http.ResponseWriter, r *http.Request, u *Usage) {
 		if inst.sink.started {
 			u.Outcome, u.Error = outcomeOf(err), err.Error()
 			p.logFailure(u, err)
-			return
+			// The status line is out; cutting the connection is the only way
+			// left to tell the client the body is incomplete.
+			p.release(inst, discard)
+			released = true
+			panic(http.ErrAbortHandler)
 		}
 		p.fail(w, u, p.mapError(err))
 		return

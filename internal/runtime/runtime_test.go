@@ -213,3 +213,29 @@ func TestStreamedResponse(t *testing.T) {
 		t.Fatalf("body %q", body)
 	}
 }
+
+func TestServiceWorkerListenerErrorFailsRequest(t *testing.T) {
+	rt := newTestRuntime(t, 0)
+	url := serve(t, deploy(t, rt, Limits{}, `addEventListener("fetch", () => { throw new RangeError("listener broke") })`))
+	resp, body := get(t, url)
+	if resp.StatusCode != 500 || !strings.Contains(body, "RangeError: listener broke") {
+		t.Fatalf("got %d %q", resp.StatusCode, body)
+	}
+}
+
+func TestStreamFailingMidwayAbortsConnection(t *testing.T) {
+	rt := newTestRuntime(t, 0)
+	url := serve(t, deploy(t, rt, Limits{}, `export default { fetch() {
+		let i = 0;
+		const body = new ReadableStream({ pull(c) { if (i++ === 2) throw new Error("source failed"); c.enqueue(new TextEncoder().encode("part\n")) } });
+		return new Response(body);
+	} }`))
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if _, err := io.ReadAll(resp.Body); err == nil {
+		t.Fatal("a body cut short by an error read as complete")
+	}
+}

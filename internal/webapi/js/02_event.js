@@ -325,8 +325,10 @@ function hasListeners(target, type) {
 }
 
 // https://dom.spec.whatwg.org/#concept-event-dispatch, for a path of one
-// target.
-function dispatch(target, event) {
+// target. Listener exceptions are reported, as in browsers; with rethrow the
+// first one is thrown after dispatch instead (a fetch listener that throws
+// fails its request, as in Workers).
+function dispatch(target, event, rethrow = false) {
   event[_flags] |= DISPATCH;
   event[_target] = target;
   const map = target[_listeners];
@@ -337,8 +339,15 @@ function dispatch(target, event) {
     // https://dom.spec.whatwg.org/#concept-event-listener-inner-invoke works
     // on a clone so listeners added during dispatch do not run.
     const listeners = list.length === 1 ? [list[0]] : list.slice();
-    invoke(target, event, listeners, true);
-    invoke(target, event, listeners, false);
+    const errors = rethrow ? [] : undefined;
+    invoke(target, event, listeners, true, errors);
+    invoke(target, event, listeners, false, errors);
+    if (errors !== undefined && errors.length > 0) {
+      event[_phase] = NONE;
+      event[_currentTarget] = null;
+      event[_flags] &= ~(DISPATCH | STOP_PROPAGATION | STOP_IMMEDIATE);
+      throw errors[0];
+    }
   }
   event[_phase] = NONE;
   event[_currentTarget] = null;
@@ -346,7 +355,7 @@ function dispatch(target, event) {
   return (event[_flags] & CANCELED) === 0;
 }
 
-function invoke(target, event, listeners, capturePass) {
+function invoke(target, event, listeners, capturePass, errors) {
   if ((event[_flags] & STOP_PROPAGATION) !== 0 && !capturePass) return;
   for (let i = 0; i < listeners.length; i++) {
     const l = listeners[i];
@@ -365,7 +374,8 @@ function invoke(target, event, listeners, capturePass) {
         handleEvent.call(cb, event);
       }
     } catch (e) {
-      reportException(e);
+      if (errors !== undefined) errors.push(e);
+      else reportException(e);
     }
     event[_flags] &= ~IN_PASSIVE_LISTENER;
     if ((event[_flags] & STOP_IMMEDIATE) !== 0) return;

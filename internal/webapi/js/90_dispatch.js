@@ -106,10 +106,10 @@ function dispatchFetchEvent(request) {
   const ev = events();
   const event = new ev.FetchEvent("fetch", { request });
   const st = event[ev._state];
-  // Listener exceptions are reported (console.error) as in any dispatch;
-  // with no respondWith the invocation fails below.
+  // A listener that throws fails the request with its error, as in
+  // Workers; with no respondWith the invocation fails below.
   try {
-    k.dispatch(globalThis, event);
+    k.dispatch(globalThis, event, true);
   } finally {
     st.dispatching = false;
   }
