@@ -199,3 +199,11 @@ func TestOpPanicBecomesJSError(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+func TestLoneSurrogatesBecomeReplacementCharacters(t *testing.T) {
+	vm := newTestVM(t, Config{})
+	got := evalString(t, vm, `"a\uD800b\uDC00\uD83D\uDE00"`)
+	if want := "a\uFFFDb\uFFFD😀"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}

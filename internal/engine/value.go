@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"unicode/utf8"
 	"unsafe"
 
 	"modernc.org/libc"
@@ -251,7 +252,7 @@ func (vm *VM) parseJSON(s string) (lib.TJSValue, error) {
 	return v, nil
 }
 
-// goString converts with ToString; invalid UTF-16 becomes U+FFFD.
+// goString converts with ToString; a lone surrogate becomes U+FFFD.
 func (vm *VM) goString(v lib.TJSValue) (string, bool) {
 	lenp := vm.tls.Alloc(8)
 	defer vm.tls.Free(8)
@@ -261,9 +262,32 @@ func (vm *VM) goString(v lib.TJSValue) (string, bool) {
 		return "", false
 	}
 	n := *(*uint64)(cmem(lenp))
-	s := string(unsafe.Slice((*byte)(cmem(p)), n))
+	b := unsafe.Slice((*byte)(cmem(p)), n)
+	var s string
+	if utf8.Valid(b) {
+		s = string(b)
+	} else {
+		s = replaceSurrogates(b)
+	}
 	lib.XJS_FreeCString(vm.tls, vm.ctx, p)
 	return s, true
+}
+
+// replaceSurrogates turns the WTF-8 QuickJS produces for lone surrogates
+// (ED A0..BF xx) into one U+FFFD each, as a UTF-16 → UTF-8 conversion must.
+func replaceSurrogates(b []byte) string {
+	out := make([]byte, 0, len(b))
+	for len(b) > 0 {
+		if len(b) >= 3 && b[0] == 0xED && b[1] >= 0xA0 && b[1] <= 0xBF {
+			out = append(out, "\uFFFD"...)
+			b = b[3:]
+			continue
+		}
+		r, size := utf8.DecodeRune(b)
+		out = utf8.AppendRune(out, r)
+		b = b[size:]
+	}
+	return string(out)
 }
 
 func (vm *VM) toFloat(v lib.TJSValue) float64 {
