@@ -2,12 +2,9 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -34,11 +31,12 @@ func newDevCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&o.allowPrivate, "allow-private-net", false, "let outbound fetch reach loopback and private addresses")
 	cmd.Flags().BoolVar(&o.noWatch, "no-watch", false, "serve the first build only; do not rebuild on change")
 	cmd.Flags().BoolVar(&o.quiet, "quiet", false, "print no access log")
+	cmd.Flags().StringVar(&o.httpImpl, "http", "fast", `HTTP server of the data plane: "fast" (fasthttp, HTTP/1.1) or "std" (net/http, also HTTP/2)`)
 	return cmd
 }
 
 type devOptions struct {
-	dir, addr                    string
+	dir, addr, httpImpl          string
 	allowPrivate, noWatch, quiet bool
 }
 
@@ -75,21 +73,13 @@ func runDev(ctx context.Context, cmd *cobra.Command, o devOptions) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", o.addr, err)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	dp, err := newDataPlane(o.httpImpl, srv, srv.ServeFastHTTP, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	fmt.Fprintf(out, "kumo dev: serving %s on http://%s\n", o.dir, ln.Addr())
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := hs.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return dp.run(ctx, ln)
 }
 
 // accessLog prints one line per invocation.

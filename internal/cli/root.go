@@ -34,6 +34,8 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newDevCmd())
+	root.AddCommand(newDevCmd(), newServeCmd())
+	root.AddCommand(newDeployCmd(), newAppsCmd(), newVersionsCmd(), newRollbackCmd(), newRmCmd(),
+		newLogsCmd(), newUsageCmd(), newTokenCmd())
 	return root
 }

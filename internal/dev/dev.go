@@ -18,6 +18,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/kumo-dev/kumo/internal/bundle"
 	"github.com/kumo-dev/kumo/internal/runtime"
 )
@@ -117,6 +119,26 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pool.ServeHTTP(w, r)
+}
+
+// ServeFastHTTP is ServeHTTP for the fasthttp data plane.
+func (s *Server) ServeFastHTTP(ctx *fasthttp.RequestCtx) {
+	var buildErr error
+	if s.watch {
+		s.mu.Lock()
+		s.refreshLocked()
+		buildErr = s.buildErr
+		s.mu.Unlock()
+	}
+	pool := s.pool.Load()
+	if pool == nil {
+		ctx.Response.Header.Set(runtime.ErrorHeader, "build")
+		ctx.SetContentType("text/plain; charset=utf-8")
+		ctx.SetStatusCode(http.StatusInternalServerError)
+		fmt.Fprintf(ctx, "the app does not build:\n%v\n", buildErr)
+		return
+	}
+	pool.ServeFastHTTP(ctx)
 }
 
 // Builds is how many versions have been built successfully.

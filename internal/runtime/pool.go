@@ -56,7 +56,6 @@ type instance struct {
 	kinds     string
 	lastUsed  time.Time
 	requestID string
-	sink      httpSink
 }
 
 var errOverloaded = errors.New("all instances are busy")

@@ -18,10 +18,12 @@ import (
 	"github.com/kumo-dev/kumo/internal/engine"
 )
 
-// ResponseSink receives one HTTP response from JS.
+// ResponseSink receives one HTTP response from JS. It is independent of
+// the HTTP server library: headers arrive as the lines JS produced, so a
+// server that keeps its own header representation builds no http.Header.
 type ResponseSink interface {
 	// Start sends the status and headers; body is the whole body when known (streamed=false).
-	Start(status int, header http.Header, body []byte, streamed bool) error
+	Start(status int, headers HeaderLines, body []byte, streamed bool) error
 	Write(p []byte) error // called from a goroutine the op spawns; must be safe to call off the VM goroutine
 	End() error
 }
@@ -362,8 +364,8 @@ func opRespond(c *engine.Call) error {
 		return engine.TypeError("respond: the response was already sent")
 	}
 	status := int(c.Int(0))
-	header, err := parseHeadersFlat(c.String(1))
-	if err != nil {
+	header := HeaderLines(c.String(1))
+	if err := header.Validate(); err != nil {
 		return engine.TypeError("respond: %v", err)
 	}
 	var body []byte
@@ -523,6 +525,34 @@ func opRespondEnd(c *engine.Call) error {
 	}
 	return nil
 }
+
+// HeaderLines is a header list as the "name:value\n" lines JS produces:
+// lowercase names, values as JS byte strings.
+type HeaderLines string
+
+// Validate checks that every line has a name.
+func (h HeaderLines) Validate() error {
+	return h.Each(func(string, string) {})
+}
+
+// Each calls fn for every header in order, with characters U+0080..U+00FF
+// of values turned back into single bytes.
+func (h HeaderLines) Each(fn func(name, value string)) error {
+	flat := string(h)
+	for len(flat) > 0 {
+		line, rest, _ := strings.Cut(flat, "\n")
+		flat = rest
+		name, value, ok := strings.Cut(line, ":")
+		if !ok || name == "" {
+			return fmt.Errorf("malformed header line %q", line)
+		}
+		fn(name, utf8ToLatin1(value))
+	}
+	return nil
+}
+
+// HTTP returns the headers as an http.Header with canonical keys.
+func (h HeaderLines) HTTP() (http.Header, error) { return parseHeadersFlat(string(h)) }
 
 // parseHeadersFlat parses "name:value\n" lines (the JS side's header list)
 // into an http.Header with canonical keys. Values are JS byte strings that

@@ -39,9 +39,10 @@ func coreOps() []engine.Op {
 
 // ---- encoding
 
-// toUSV turns the WTF-8 QuickJS hands out (lone surrogates encoded as
-// 3-byte sequences) into UTF-8 with each lone surrogate replaced by U+FFFD,
-// the USVString conversion of https://webidl.spec.whatwg.org/#es-USVString.
+// toUSV returns s with each lone surrogate as U+FFFD, the USVString
+// conversion of https://webidl.spec.whatwg.org/#es-USVString. Strings from
+// the engine are already converted; this also covers WTF-8 from elsewhere
+// (ED A0..BF xx encodes a surrogate).
 func toUSV(s string) string {
 	if utf8.ValidString(s) {
 		return s
@@ -51,7 +52,7 @@ func toUSV(s string) string {
 	for i := 0; i < len(s); {
 		r, n := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && n == 1 {
-			if isWTF8Surrogate(s, i) {
+			if i+2 < len(s) && s[i] == 0xED && s[i+1] >= 0xA0 && s[i+1] <= 0xBF && s[i+2] >= 0x80 && s[i+2] <= 0xBF {
 				n = 3
 			}
 			b.WriteRune(utf8.RuneError)
@@ -63,15 +64,11 @@ func toUSV(s string) string {
 	return b.String()
 }
 
-// isWTF8Surrogate reports whether s[i:] starts with a WTF-8 encoded surrogate
-// (ED A0..BF 80..BF).
-func isWTF8Surrogate(s string, i int) bool {
-	return i+2 < len(s) && s[i] == 0xED && s[i+1] >= 0xA0 && s[i+1] <= 0xBF && s[i+2] >= 0x80 && s[i+2] <= 0xBF
-}
-
 // opEncodingEncode(string) returns its UTF-8 bytes (TextEncoder.encode).
+// The engine hands strings over as UTF-8 with lone surrogates already
+// replaced by U+FFFD (the USVString conversion).
 func opEncodingEncode(c *engine.Call) error {
-	return c.Return([]byte(toUSV(c.String(0))))
+	return c.Return([]byte(c.String(0)))
 }
 
 // opEncodingEncodeInto(string, capacity) returns [read, bytes]: the UTF-8
@@ -84,21 +81,10 @@ func opEncodingEncodeInto(c *engine.Call) error {
 	read := 0
 	for i := 0; i < len(s); {
 		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n == 1 && isWTF8Surrogate(s, i) {
-			n = 3 // a lone surrogate, one UTF-16 code unit
-		}
-		size := n
-		if r == utf8.RuneError {
-			size = 3
-		}
-		if len(out)+size > capacity {
+		if len(out)+n > capacity {
 			break
 		}
-		if r == utf8.RuneError {
-			out = utf8.AppendRune(out, utf8.RuneError)
-		} else {
-			out = append(out, s[i:i+n]...)
-		}
+		out = append(out, s[i:i+n]...)
 		if r >= 0x10000 {
 			read += 2
 		} else {

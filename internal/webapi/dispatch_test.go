@@ -26,7 +26,11 @@ type fakeSink struct {
 	failAt   int // fail the nth Write (1-based); 0: never
 }
 
-func (s *fakeSink) Start(status int, header http.Header, body []byte, streamed bool) error {
+func (s *fakeSink) Start(status int, lines HeaderLines, body []byte, streamed bool) error {
+	header, err := lines.HTTP()
+	if err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.started++

@@ -29,6 +29,7 @@ var layers = []string{
 	"06_streams.js",
 	"07_structured_clone.js",
 	"08_blob.js",
+	"09_streams_writable.js",
 	"10_url.js",
 	"11_crypto.js",
 	"12_timers.js",

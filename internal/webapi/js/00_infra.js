@@ -5,6 +5,7 @@ const ObjectFreeze = Object.freeze;
 const ObjectDefineProperty = Object.defineProperty;
 const ObjectCreate = Object.create;
 const ObjectGetPrototypeOf = Object.getPrototypeOf;
+const ArrayBufferCtor = ArrayBuffer;
 const ArrayBufferIsView = ArrayBuffer.isView;
 const ArrayIsArray = Array.isArray;
 const MathMin = Math.min;
@@ -196,8 +197,10 @@ function enumValue(v, values, prefix, context, enumName) {
   return s;
 }
 
+// The instanceof filter spares the brand check's exception for the many
+// values that are not buffers (exceptions are slow here).
 function isArrayBuffer(v) {
-  if (v === null || typeof v !== "object") return false;
+  if (!(v instanceof ArrayBufferCtor)) return false;
   try {
     arrayBufferByteLength.call(v);
     return true;

@@ -53,6 +53,19 @@ const symbolValueOf = Symbol.prototype.valueOf;
 const bigintValueOf = BigInt.prototype.valueOf;
 const PromiseCtor = Promise;
 const ErrorCtor = Error;
+const MapCtor = Map;
+const SetCtor = Set;
+const ArrayBufferCtor = ArrayBuffer;
+const DataViewCtor = DataView;
+const DateCtor = Date;
+const RegExpCtor = RegExp;
+const WeakMapCtor = WeakMap;
+const WeakSetCtor = WeakSet;
+const NumberCtor = Number;
+const StringCtor = String;
+const BooleanCtor = Boolean;
+const SymbolCtor = Symbol;
+const BigIntCtor = BigInt;
 const JSONStringify = JSON.stringify;
 const ObjectIs = Object.is;
 const NumberParseInt = Number.parseInt;
@@ -243,19 +256,24 @@ function group(prefix, open, entries, close, level) {
   return out + "\n" + close;
 }
 
+// Each brand check runs only after a cheap instanceof filter: a failing
+// brand check throws, and exceptions are slow here. (An exotic object
+// whose prototype was swapped shows as a plain object.)
 function formatObject(ctx, v, level) {
   if (typeof v === "function") return formatFunction(ctx, v, level);
   if (ArrayIsArray(v)) return formatArray(ctx, v, level);
-  if (v instanceof ErrorCtor || isNativeError(v)) return formatError(ctx, v, level);
   let tag;
   if ((tag = typedArrayTag.call(v)) !== undefined) return formatTypedArray(ctx, v, level, tag);
-  if (is(mapSize, v)) return formatMap(ctx, v, level);
-  if (is(setSize, v)) return formatSet(ctx, v, level);
-  if (is(arrayBufferByteLength, v)) return formatArrayBuffer(ctx, v, level, "ArrayBuffer", arrayBufferByteLength);
-  if (sharedArrayBufferByteLength !== undefined && is(sharedArrayBufferByteLength, v)) {
+  if (v instanceof ErrorCtor || isNativeError(v)) return formatError(ctx, v, level);
+  if (v instanceof MapCtor && is(mapSize, v)) return formatMap(ctx, v, level);
+  if (v instanceof SetCtor && is(setSize, v)) return formatSet(ctx, v, level);
+  if (v instanceof ArrayBufferCtor && is(arrayBufferByteLength, v)) {
+    return formatArrayBuffer(ctx, v, level, "ArrayBuffer", arrayBufferByteLength);
+  }
+  if (sharedArrayBufferByteLength !== undefined && v instanceof SharedArrayBuffer && is(sharedArrayBufferByteLength, v)) {
     return formatArrayBuffer(ctx, v, level, "SharedArrayBuffer", sharedArrayBufferByteLength);
   }
-  if (is(dataViewByteLength, v)) {
+  if (v instanceof DataViewCtor && is(dataViewByteLength, v)) {
     if (level > ctx.depth) return "[DataView]";
     const entries = [
       `byteLength: ${dataViewByteLength.call(v)}`,
@@ -264,14 +282,14 @@ function formatObject(ctx, v, level) {
     ];
     return group("DataView", "{", entries, "}", level);
   }
-  if (is(dateGetTime, v)) {
+  if (v instanceof DateCtor && is(dateGetTime, v)) {
     const t = dateGetTime.call(v);
     return t !== t ? "Invalid Date" : dateToISOString.call(v);
   }
-  if (v !== RegExp.prototype && is(regExpSource, v)) return regExpToString.call(v);
+  if (v instanceof RegExpCtor && v !== RegExp.prototype && is(regExpSource, v)) return regExpToString.call(v);
   if (v instanceof PromiseCtor) return `${prefixOf(v, "Promise")} {}`;
-  if (is(weakMapHas, v, {})) return "WeakMap { <items unknown> }";
-  if (is(weakSetHas, v, {})) return "WeakSet { <items unknown> }";
+  if (v instanceof WeakMapCtor && is(weakMapHas, v, {})) return "WeakMap { <items unknown> }";
+  if (v instanceof WeakSetCtor && is(weakSetHas, v, {})) return "WeakSet { <items unknown> }";
   const boxed = formatBoxed(v);
   if (boxed !== undefined) return boxed;
   const prefix = prefixOf(v, "Object");
@@ -291,11 +309,13 @@ function isNativeError(v) {
 }
 
 function formatBoxed(v) {
-  if (is(numberValueOf, v)) return `[Number: ${formatValue({ budget: 100 }, numberValueOf.call(v), 0, true)}]`;
-  if (is(stringValueOf, v)) return `[String: ${quote(stringValueOf.call(v))}]`;
-  if (is(booleanValueOf, v)) return `[Boolean: ${booleanValueOf.call(v)}]`;
-  if (is(symbolValueOf, v)) return `[Symbol: ${String(symbolValueOf.call(v))}]`;
-  if (is(bigintValueOf, v)) return `[BigInt: ${bigintValueOf.call(v)}n]`;
+  if (v instanceof NumberCtor && is(numberValueOf, v)) {
+    return `[Number: ${formatValue({ budget: 100 }, numberValueOf.call(v), 0, true)}]`;
+  }
+  if (v instanceof StringCtor && is(stringValueOf, v)) return `[String: ${quote(stringValueOf.call(v))}]`;
+  if (v instanceof BooleanCtor && is(booleanValueOf, v)) return `[Boolean: ${booleanValueOf.call(v)}]`;
+  if (v instanceof SymbolCtor && is(symbolValueOf, v)) return `[Symbol: ${String(symbolValueOf.call(v))}]`;
+  if (v instanceof BigIntCtor && is(bigintValueOf, v)) return `[BigInt: ${bigintValueOf.call(v)}n]`;
   return undefined;
 }
 

@@ -3,7 +3,6 @@
 // runs the target's capture listeners, then its other listeners.
 const {
   internalSymbol,
-  illegalConstructorKey,
   customInspect,
   configureInterface,
   requiredArguments,

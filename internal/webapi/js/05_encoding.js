@@ -57,8 +57,7 @@ function checkEncoder(e) {
 
 // https://encoding.spec.whatwg.org/#names-and-labels, for the encodings the
 // decoder supports.
-const labels = new Map();
-for (const [name, list] of [
+const labelList = [
   ["utf-8", "unicode-1-1-utf-8 unicode11utf8 unicode20utf8 utf-8 utf8 x-unicode20utf8"],
   ["utf-16le", "csunicode iso-10646-ucs-2 ucs-2 unicode unicodefeff utf-16 utf-16le"],
   ["utf-16be", "unicodefffe utf-16be"],
@@ -67,14 +66,19 @@ for (const [name, list] of [
     "ansi_x3.4-1968 ascii cp1252 cp819 csisolatin1 ibm819 iso-8859-1 iso-ir-100 iso8859-1 " +
     "iso88591 iso_8859-1 iso_8859-1:1987 l1 latin1 us-ascii windows-1252 x-cp1252",
   ],
-]) {
-  for (const label of list.split(" ")) labels.set(label, name);
-}
+];
+// label → encoding name, made on first use.
+let labels;
 
 // https://encoding.spec.whatwg.org/#concept-encoding-get
 function getEncoding(label) {
-  label = label.trim().toLowerCase();
-  return labels.get(label);
+  if (labels === undefined) {
+    labels = new Map();
+    for (const [name, list] of labelList) {
+      for (const l of list.split(" ")) labels.set(l, name);
+    }
+  }
+  return labels.get(label.trim().toLowerCase());
 }
 
 const _encoding = internalSymbol("[[encoding]]");

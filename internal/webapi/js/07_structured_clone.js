@@ -15,6 +15,8 @@ const {
   TypedArrayPrototype,
   SymbolToStringTag,
 } = k;
+// Captured before user code can replace them.
+const { Boolean, Number, BigInt, String, Symbol, Date, RegExp, ArrayBuffer, DataView, Map, Set, WeakMap, WeakSet, WeakRef } = globalThis;
 
 const getter = (proto, name) => Object.getOwnPropertyDescriptor(proto, name).get;
 const typedArrayTag = getter(TypedArrayPrototype, SymbolToStringTag);
@@ -146,24 +148,26 @@ function cloneValue(v, memory) {
   if (seen !== undefined) return seen;
   if (t === "function") throw dataCloneError(describe(v));
 
-  // Boxed primitives.
-  if (has(booleanValueOf, v)) return remember(memory, v, Object(booleanValueOf.call(v)));
-  if (has(numberValueOf, v)) return remember(memory, v, Object(numberValueOf.call(v)));
-  if (has(bigintValueOf, v)) return remember(memory, v, Object(bigintValueOf.call(v)));
-  if (has(stringValueOf, v)) return remember(memory, v, Object(stringValueOf.call(v)));
-  if (has(symbolValueOf, v)) throw dataCloneError("Symbol object");
+  // Each brand check runs only after a cheap instanceof filter: a failing
+  // brand check throws, and exceptions are slow here. (An exotic object
+  // whose prototype was swapped is cloned as an ordinary object.)
+  if (v instanceof Boolean && has(booleanValueOf, v)) return remember(memory, v, Object(booleanValueOf.call(v)));
+  if (v instanceof Number && has(numberValueOf, v)) return remember(memory, v, Object(numberValueOf.call(v)));
+  if (v instanceof BigInt && has(bigintValueOf, v)) return remember(memory, v, Object(bigintValueOf.call(v)));
+  if (v instanceof String && has(stringValueOf, v)) return remember(memory, v, Object(stringValueOf.call(v)));
+  if (v instanceof Symbol && has(symbolValueOf, v)) throw dataCloneError("Symbol object");
 
-  if (has(dateGetTime, v)) return remember(memory, v, new Date(dateGetTime.call(v)));
-  if (v !== RegExp.prototype && has(regExpSource, v)) {
+  if (v instanceof Date && has(dateGetTime, v)) return remember(memory, v, new Date(dateGetTime.call(v)));
+  if (v instanceof RegExp && v !== RegExp.prototype && has(regExpSource, v)) {
     return remember(memory, v, new RegExp(regExpSource.call(v), regExpFlags.call(v)));
   }
-  if (isArrayBuffer(v)) {
+  if (v instanceof ArrayBuffer && isArrayBuffer(v)) {
     if (arrayBufferDetached !== undefined && arrayBufferDetached.call(v)) {
       throw new DOMException("An ArrayBuffer is detached and could not be cloned.", "DataCloneError");
     }
     return remember(memory, v, cloneArrayBuffer(v));
   }
-  if (sharedArrayBufferByteLength !== undefined && has(sharedArrayBufferByteLength, v)) {
+  if (sharedArrayBufferByteLength !== undefined && v instanceof SharedArrayBuffer && has(sharedArrayBufferByteLength, v)) {
     return remember(memory, v, v); // shared memory stays shared
   }
   const tag = typedArrayTag.call(v);
@@ -172,17 +176,17 @@ function cloneValue(v, memory) {
     const copy = new typedArrayCtors[tag](buffer, typedArrayByteOffset.call(v), typedArrayLength.call(v));
     return remember(memory, v, copy);
   }
-  if (has(dataViewByteLength, v)) {
+  if (v instanceof DataView && has(dataViewByteLength, v)) {
     const buffer = cloneValue(dataViewBuffer.call(v), memory);
     return remember(memory, v, new DataView(buffer, dataViewByteOffset.call(v), dataViewByteLength.call(v)));
   }
-  if (has(mapSize, v)) {
+  if (v instanceof Map && has(mapSize, v)) {
     const out = remember(memory, v, new Map());
     const entries = [...ReflectApply(mapEntries, v, [])];
     for (const [key, value] of entries) out.set(cloneValue(key, memory), cloneValue(value, memory));
     return out;
   }
-  if (has(setSize, v)) {
+  if (v instanceof Set && has(setSize, v)) {
     const out = remember(memory, v, new Set());
     const values = [...ReflectApply(setValues, v, [])];
     for (const value of values) out.add(cloneValue(value, memory));
@@ -205,7 +209,8 @@ function cloneValue(v, memory) {
   const proto = ObjectGetPrototypeOf(v);
   if (proto !== ObjectPrototype && proto !== null) {
     if (isPlatformObject(proto)) throw dataCloneError(describe(v));
-    if (v instanceof PromiseCtor || has(weakMapHas, v, {}) || has(weakSetHas, v, {}) || has(weakRefDeref, v)) {
+    if (v instanceof PromiseCtor || v instanceof WeakMap && has(weakMapHas, v, {}) || v instanceof WeakSet && has(weakSetHas, v, {}) ||
+        v instanceof WeakRef && has(weakRefDeref, v)) {
       throw dataCloneError(describe(v));
     }
   }

@@ -17,7 +17,6 @@ const {
   enumValue,
   ArrayBufferIsView,
   isTypedArray,
-  bufferSourceView,
   copyBufferSource,
   viewBuffer,
   PromiseResolve,
@@ -69,18 +68,24 @@ class Crypto {
     const b = ops.op_crypto_random(16);
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
+    const hex_ = hex ?? hexTable();
     let s = "";
     for (let i = 0; i < 16; i++) {
       if (i === 4 || i === 6 || i === 8 || i === 10) s += "-";
-      s += hex[b[i]];
+      s += hex_[b[i]];
     }
     return s;
   }
 }
 configureInterface(Crypto);
 
-const hex = [];
-for (let i = 0; i < 256; i++) hex.push((i < 16 ? "0" : "") + i.toString(16));
+// Byte → two hex digits, made on first use (not per VM start).
+let hex;
+function hexTable() {
+  hex = [];
+  for (let i = 0; i < 256; i++) hex.push((i < 16 ? "0" : "") + i.toString(16));
+  return hex;
+}
 
 function checkCrypto(v) {
   if (v !== crypto) throw new TypeError("Illegal invocation: not a Crypto");

@@ -70,15 +70,20 @@ for (const name of globals) {
 // through global functions bound to it.
 k.initEventTarget(globalThis);
 const { addEventListener, removeEventListener, dispatchEvent } = k.EventTarget.prototype;
-defineGlobal("addEventListener", function addEventListener_(type, listener, options) {
-  return k.ReflectApply(addEventListener, globalThis, arguments);
-});
-defineGlobal("removeEventListener", function removeEventListener_(type, listener, options) {
-  return k.ReflectApply(removeEventListener, globalThis, arguments);
-});
-defineGlobal("dispatchEvent", function dispatchEvent_(event) {
-  return k.ReflectApply(dispatchEvent, globalThis, arguments);
-});
+const globalTargetMethods = {
+  addEventListener(type, listener, options = undefined) {
+    return k.ReflectApply(addEventListener, globalThis, arguments);
+  },
+  removeEventListener(type, listener, options = undefined) {
+    return k.ReflectApply(removeEventListener, globalThis, arguments);
+  },
+  dispatchEvent(event) {
+    return k.ReflectApply(dispatchEvent, globalThis, arguments);
+  },
+};
+for (const name of ["addEventListener", "removeEventListener", "dispatchEvent"]) {
+  defineGlobal(name, globalTargetMethods[name]);
+}
 defineGlobal("self", globalThis);
 
 // k.entry (the runtime's dispatch object) comes from 90_dispatch.js.

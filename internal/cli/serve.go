@@ -1,0 +1,180 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kumo-dev/kumo/internal/control"
+	"github.com/kumo-dev/kumo/internal/node"
+	"github.com/kumo-dev/kumo/internal/runtime"
+	"github.com/kumo-dev/kumo/internal/store"
+)
+
+func newServeCmd() *cobra.Command {
+	var o serveOptions
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run a node: serve every deployed app and the control plane",
+		Long: `Run a Kumo node. The data plane (--addr) serves every app at /<app>/... and
+at the root of the hosts it claims; the control plane (--control-addr) serves
+the kumo.v1.Control API that the other commands use, and Prometheus metrics
+at /metrics.
+
+State lives in an embedded NATS JetStream server under --data, or on an
+existing NATS server or cluster with --nats. The admin token is written to
+<data>/admin.token at the first start.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runServe(cmd.Context(), cmd, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.addr, "addr", ":8787", "data plane address")
+	f.StringVar(&o.controlAddr, "control-addr", "127.0.0.1:8788", "control plane address (API and /metrics)")
+	f.StringVar(&o.data, "data", "./kumo-data", "data directory (embedded store, admin token)")
+	f.StringVar(&o.nats, "nats", "", "use this NATS server or cluster (nats://host:port,...) instead of an embedded one")
+	f.BoolVar(&o.allowPrivate, "allow-private-net", false, "let apps' outbound fetch reach loopback and private addresses")
+	f.DurationVar(&o.idleVersion, "version-idle", node.DefaultIdleVersion, "drop a version from memory after this long without a request")
+	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may run on shutdown")
+	f.BoolVar(&o.pprof, "pprof", false, "serve Go profiles at /debug/pprof/ on the control listener")
+	return cmd
+}
+
+type serveOptions struct {
+	addr, controlAddr, data, nats string
+	allowPrivate, pprof           bool
+	idleVersion, shutdownTimeout  time.Duration
+}
+
+// runServe wires a node: store, telemetry, runtime, node, control plane,
+// then the two listeners; on ctx's end it stops them in the reverse order.
+func runServe(ctx context.Context, cmd *cobra.Command, o serveOptions) (err error) {
+	out := cmd.OutOrStdout()
+	logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+	scfg := store.Config{Logger: logger}
+	if o.nats != "" {
+		scfg.NATSURL = o.nats
+	} else {
+		scfg.DataDir = o.data
+	}
+	st, err := store.Open(ctx, scfg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := st.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("closing store: %w", cerr))
+		}
+	}()
+
+	tel, err := node.NewTelemetry(node.TelemetryConfig{Store: st, Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// The last usage and log lines go out before the store closes.
+		flush, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if cerr := tel.Close(flush); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+	}()
+
+	rt, err := runtime.New(runtime.Config{Logger: logger, Spares: 4, Recorder: tel, Console: tel.Console})
+	if err != nil {
+		return fmt.Errorf("starting runtime: %w", err)
+	}
+	defer rt.Close()
+
+	n, err := node.New(ctx, node.Config{Store: st, Runtime: rt, Telemetry: tel, Logger: logger,
+		IdleVersion: o.idleVersion, AllowPrivateNet: o.allowPrivate})
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+
+	svc, err := control.New(control.Config{Store: st, Runtime: rt, Logger: logger})
+	if err != nil {
+		return fmt.Errorf("starting control plane: %w", err)
+	}
+	tokenPath := filepath.Join(o.data, "admin.token")
+	if _, created, err := control.EnsureAdminToken(ctx, st, tokenPath); err != nil {
+		return err
+	} else if created {
+		fmt.Fprintf(out, "admin token written to %s\n", tokenPath)
+	} else {
+		fmt.Fprintf(out, "admin token in %s\n", tokenPath)
+	}
+
+	dataLn, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return fmt.Errorf("listening for the data plane on %s: %w", o.addr, err)
+	}
+	defer dataLn.Close()
+	controlLn, err := net.Listen("tcp", o.controlAddr)
+	if err != nil {
+		return fmt.Errorf("listening for the control plane on %s: %w", o.controlAddr, err)
+	}
+	defer controlLn.Close()
+
+	mux := http.NewServeMux()
+	control.Mount(mux, svc)
+	mux.Handle("GET /metrics", tel.MetricsHandler())
+	if o.pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true) // gRPC clients without TLS
+	servers := []*http.Server{
+		{Handler: n, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)},
+		{Handler: mux, ReadHeaderTimeout: 10 * time.Second, Protocols: &protocols, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)},
+	}
+	// Control calls (log follows above all) run on a context that ends a
+	// little after shutdown starts, so a `kumo logs -f` does not hold the
+	// node up for the whole shutdown timeout.
+	controlCtx, endControl := context.WithCancel(context.Background())
+	defer endControl()
+	servers[1].BaseContext = func(net.Listener) context.Context { return controlCtx }
+	servers[1].RegisterOnShutdown(func() { time.AfterFunc(time.Second, endControl) })
+	errc := make(chan error, 2)
+	for i, ln := range []net.Listener{dataLn, controlLn} {
+		go func() { errc <- servers[i].Serve(ln) }()
+	}
+	fmt.Fprintf(out, "data plane on http://%s\ncontrol plane on http://%s\n", dataLn.Addr(), controlLn.Addr())
+
+	select {
+	case err = <-errc:
+		err = fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: finishing in-flight requests", "timeout", o.shutdownTimeout)
+	shutdown, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, s := range servers {
+		wg.Go(func() {
+			if serr := s.Shutdown(shutdown); serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+				logger.Warn("requests still running at the shutdown deadline; closing them", "error", serr)
+				s.Close()
+			}
+		})
+	}
+	wg.Wait()
+	// The deferred closes run now: node (pools), runtime, telemetry
+	// (usage and log flush), store.
+	return err
+}

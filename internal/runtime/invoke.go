@@ -1,0 +1,397 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/kumo-dev/kumo/internal/engine"
+	"github.com/kumo-dev/kumo/internal/webapi"
+)
+
+// ErrorHeader carries the typed reason of a platform error response.
+const ErrorHeader = "Kumo-Error"
+
+var errNoResponse = errors.New("the handler's promise never settled, so no response was sent")
+
+// exchange is one HTTP request and its response, whatever the HTTP server
+// library: the runtime reads the request through it and JavaScript writes
+// the response through it (it is the invocation's webapi.ResponseSink).
+type exchange interface {
+	webapi.ResponseSink
+	request() (method, url, headersFlat string)
+	// body returns the request body, nil when there is none.
+	body() io.ReadCloser
+	contentLength() int64
+	// bodyRead is how many request body bytes the handler read.
+	bodyRead() int64
+	ctx() context.Context
+	sent() (started bool, status int, written int64)
+	// platformError answers with a Kumo error before any response started.
+	platformError(status int, reason, msg string)
+	// detachable reports whether the rest of the invocation must leave the
+	// server's handler goroutine now: the head of the response is decided
+	// and the server writes it (and a streamed body) after its handler
+	// returns.
+	detachable() bool
+	// abort cuts the connection of a response that failed after its head
+	// was sent.
+	abort()
+}
+
+// invocation is one run of a fetch handler. It may start on the server's
+// handler goroutine and finish on another (see exchange.detachable).
+type invocation struct {
+	p        *Pool
+	x        exchange
+	u        Usage
+	inst     *instance
+	wall     lazyDeadline
+	promise  engine.Value
+	phase    int // 0: fetch promise, 1: waitUntil promise
+	discard  bool
+	detached bool
+}
+
+// errDetach stops the event loop so the invocation can move off the
+// server's handler goroutine.
+var errDetach = errors.New("detach")
+
+// serveExchange runs the fetch handler for x. It returns a function to run
+// on a new goroutine when the invocation detached, or nil when it is done.
+func (p *Pool) serveExchange(x exchange, method, path string) (rest func()) {
+	iv := &invocation{p: p, x: x}
+	iv.u = Usage{App: p.v.App, Version: p.v.ID, Handler: "fetch", Start: time.Now(), RequestID: p.rt.newRequestID(),
+		Method: method, Path: path}
+	p.requests.Add(1)
+	if iv.start() {
+		return iv.resume
+	}
+	return nil
+}
+
+// start acquires an instance and dispatches; it reports whether the
+// invocation detached.
+func (iv *invocation) start() (detached bool) {
+	p, x, u := iv.p, iv.x, &iv.u
+	limits := &p.v.limits
+	if n := x.contentLength(); n > limits.RequestBody {
+		u.Outcome = OutcomeTooLarge
+		iv.platformError(http.StatusRequestEntityTooLarge, string(OutcomeTooLarge),
+			fmt.Sprintf("request body of %d bytes is over the limit of %d", n, limits.RequestBody))
+		iv.record()
+		return false
+	}
+	// The wall-time context is made only when the handler has to wait: a
+	// handler that answers synchronously never needs its timer.
+	iv.wall = lazyDeadline{parent: x.ctx(), d: limits.Wall}
+	inst, cold, err := p.acquire(x.ctx(), &iv.wall)
+	u.ColdStart = cold
+	if err != nil {
+		if errors.Is(err, errOverloaded) {
+			u.Outcome = OutcomeOverload
+			iv.platformError(http.StatusServiceUnavailable, string(OutcomeOverload), "all instances of this app are busy")
+		} else {
+			iv.fail(err)
+		}
+		iv.wall.cancel()
+		iv.record()
+		return false
+	}
+	iv.inst = inst
+	vm, h := inst.vm, inst.host
+	inst.requestID = u.RequestID
+	h.ResetInvocation()
+	h.Sink = x
+	rid := -1
+	if b := x.body(); b != nil {
+		rid = h.AddBody(b)
+	}
+	vm.SetCPUBudget(limits.CPU)
+	method, url, headers := x.request()
+	res, err := inst.fetch.Call(inst.entry, method, url, headers, rid, u.RequestID)
+	if err != nil {
+		iv.finish(err)
+		return false
+	}
+	iv.promise = res
+	return iv.loop()
+}
+
+// resume continues a detached invocation on its own goroutine.
+func (iv *invocation) resume() {
+	iv.detached = true
+	if iv.loop() {
+		panic("runtime: invocation detached twice")
+	}
+}
+
+// loop runs the event loop through the fetch promise and then the
+// waitUntil promise; it reports whether it stopped to detach.
+func (iv *invocation) loop() (detached bool) {
+	for {
+		err := iv.settle()
+		if errors.Is(err, errDetach) {
+			return true
+		}
+		iv.promise.Free()
+		iv.promise = engine.Value{}
+		if err != nil || iv.phase == 1 {
+			iv.finish(err)
+			return false
+		}
+		started, _, _ := iv.x.sent()
+		if !started {
+			iv.finish(nil)
+			return false
+		}
+		// The response is out; background work registered with
+		// ctx.waitUntil may still run within the wall limit.
+		iv.phase = 1
+		wu, err := iv.inst.waitUntil.Call(iv.inst.entry)
+		if err != nil {
+			iv.finish(err)
+			return false
+		}
+		iv.promise = wu
+	}
+}
+
+// settle runs the event loop until the current promise settles, the wall
+// deadline passes, nothing is left that could settle it, or the exchange
+// asks to detach.
+func (iv *invocation) settle() error {
+	vm := iv.inst.vm
+	for {
+		if err := vm.RunJobs(); err != nil {
+			return err
+		}
+		switch iv.promise.PromiseState() {
+		case engine.PromiseFulfilled, engine.NotAPromise:
+			return nil
+		case engine.PromiseRejected:
+			reason := iv.promise.PromiseResult()
+			defer reason.Free()
+			return reason.AsError()
+		}
+		if !iv.detached && iv.x.detachable() {
+			return errDetach
+		}
+		done := iv.wall.done()
+		select {
+		case <-done:
+			// Checked only while the promise is pending: a client that
+			// hangs up right after a complete response is no failure.
+			return wallError(iv.wall.ctx)
+		default:
+		}
+		if err := vm.Wait(done); err != nil {
+			if errors.Is(err, engine.ErrIdle) {
+				return errNoResponse
+			}
+			return err
+		}
+	}
+}
+
+// finish meters the invocation, answers a failure and returns the instance.
+func (iv *invocation) finish(err error) {
+	inst, u := iv.inst, &iv.u
+	vm := inst.vm
+	u.CPU = vm.CPUUsed()
+	used, limit := vm.MemoryUsage()
+	u.MemoryPeak = used
+	u.BytesIn = iv.x.bodyRead()
+	started, status, written := iv.x.sent()
+	u.Status, u.BytesOut = status, written
+	inst.host.ResetInvocation()
+	ctx := iv.wall.ctx
+	abort := false
+	if err != nil {
+		if errors.Is(err, errNoResponse) || ctx != nil && ctx.Err() != nil {
+			// Work is still pending inside the VM; it cannot be reused.
+			iv.discard = true
+			if ctx != nil && ctx.Err() != nil {
+				err = wallError(ctx)
+			}
+		}
+		var le *engine.LimitError
+		if errors.As(err, &le) {
+			iv.discard = true
+		}
+		if started {
+			u.Outcome, u.Error = outcomeOf(err), err.Error()
+			iv.p.logFailure(u, err)
+			abort = true
+		} else {
+			iv.fail(iv.p.mapError(err))
+		}
+	} else {
+		u.Outcome = OutcomeOK
+		if limit > 0 && used > limit/10*9 {
+			// Nearly full heaps fail the next request in odd places; start
+			// fresh instead.
+			iv.discard = true
+		}
+	}
+	iv.wall.cancel()
+	iv.p.release(inst, iv.discard)
+	iv.record()
+	if abort {
+		// The status line is out; cutting the connection is the only way
+		// left to tell the client the body is incomplete.
+		iv.x.abort()
+	}
+}
+
+func (iv *invocation) record() {
+	iv.u.Wall = time.Since(iv.u.Start)
+	if rec := iv.p.rt.cfg.Recorder; rec != nil {
+		rec.Record(&iv.u)
+	}
+}
+
+// fail answers an invocation that ended without a response.
+func (iv *invocation) fail(err error) {
+	p, u := iv.p, &iv.u
+	u.Outcome, u.Error = outcomeOf(err), err.Error()
+	p.logFailure(u, err)
+	var le *engine.LimitError
+	switch {
+	case errors.As(err, &le):
+		iv.platformError(http.StatusServiceUnavailable, le.Kind.String(), limitMessage(le.Kind))
+	case u.Outcome == OutcomeNoHandler:
+		iv.platformError(http.StatusInternalServerError, string(OutcomeNoHandler), err.Error())
+	default:
+		body := "Internal Server Error\n"
+		if p.rt.cfg.ExposeErrors {
+			body = errorText(err)
+		}
+		iv.platformError(http.StatusInternalServerError, "exception", body)
+	}
+}
+
+func (iv *invocation) platformError(status int, reason, msg string) {
+	if !strings.HasSuffix(msg, "\n") {
+		msg += "\n"
+	}
+	iv.x.platformError(status, reason, msg)
+	iv.u.Status = status
+	iv.u.BytesOut += int64(len(msg))
+}
+
+// lazyDeadline is the invocation's wall-time limit, turned into a context
+// (and its timer) on first use.
+type lazyDeadline struct {
+	parent context.Context
+	d      time.Duration
+	ctx    context.Context
+	stop   context.CancelFunc
+}
+
+func (l *lazyDeadline) done() <-chan struct{} {
+	if l.ctx == nil {
+		l.ctx, l.stop = context.WithTimeout(l.parent, l.d)
+	}
+	return l.ctx.Done()
+}
+
+func (l *lazyDeadline) cancel() {
+	if l.stop != nil {
+		l.stop()
+	}
+}
+
+func wallError(ctx context.Context) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return &engine.LimitError{Kind: engine.LimitWall}
+	}
+	return &engine.LimitError{Kind: engine.LimitCanceled}
+}
+
+func outcomeOf(err error) Outcome {
+	var le *engine.LimitError
+	if errors.As(err, &le) {
+		switch le.Kind {
+		case engine.LimitCPU:
+			return OutcomeCPU
+		case engine.LimitMemory:
+			return OutcomeMemory
+		case engine.LimitStack:
+			return OutcomeStack
+		case engine.LimitWall:
+			return OutcomeTimeout
+		case engine.LimitCanceled:
+			return OutcomeCanceled
+		}
+	}
+	if errors.Is(err, errNoResponse) {
+		return OutcomeNoHandler
+	}
+	return OutcomeException
+}
+
+func limitMessage(k engine.LimitKind) string {
+	switch k {
+	case engine.LimitCPU:
+		return "the script exceeded its CPU time limit"
+	case engine.LimitMemory:
+		return "the script exceeded its memory limit"
+	case engine.LimitStack:
+		return "the script exceeded its call stack depth"
+	case engine.LimitWall:
+		return "the script exceeded its time limit"
+	}
+	return "the invocation was canceled"
+}
+
+func errorText(err error) string {
+	var exc *engine.Exception
+	if errors.As(err, &exc) {
+		s := exc.Error() + "\n"
+		if exc.Stack != "" {
+			s += exc.Stack
+			if !strings.HasSuffix(s, "\n") {
+				s += "\n"
+			}
+		}
+		return s
+	}
+	return err.Error() + "\n"
+}
+
+func (p *Pool) logFailure(u *Usage, err error) {
+	p.rt.log.Warn("invocation failed", "app", u.App, "version", u.Version, "request_id", u.RequestID,
+		"outcome", string(u.Outcome), "err", errorText(p.mapError(err)))
+}
+
+// appendLower appends s lowercased to b; header names are ASCII.
+func appendLower(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b
+}
+
+// countingBody counts the bytes a handler reads from a request body.
+type countingBody struct {
+	r io.ReadCloser
+	n atomic.Int64
+}
+
+func (c *countingBody) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+func (c *countingBody) Close() error { return c.r.Close() }
