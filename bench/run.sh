@@ -40,7 +40,8 @@ cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 start raw bin/rawhttp -addr 127.0.0.1:8790
 start kumohello bin/kumo dev bench/apps/hello --addr 127.0.0.1:8791 --no-watch --quiet
 start kumoecho bin/kumo dev bench/apps/echo --addr 127.0.0.1:8792 --no-watch --quiet
-wait_up http://127.0.0.1:8790/hello; wait_up http://127.0.0.1:8791/; 
+start kumostd bin/kumo dev bench/apps/hello --addr 127.0.0.1:8793 --no-watch --quiet --http std
+wait_up http://127.0.0.1:8790/hello; wait_up http://127.0.0.1:8791/; wait_up http://127.0.0.1:8793/
 curl -sf -o /dev/null -d @bench/results/echo.json http://127.0.0.1:8792/
 
 hz=$(getconf CLK_TCK)
@@ -68,6 +69,7 @@ run() { # run LABEL WORK PID URL [post]
 }
 run raw-go hello "$pid_raw" http://127.0.0.1:8790/hello
 run kumo hello "$pid_kumohello" http://127.0.0.1:8791/
+run kumo-nethttp hello "$pid_kumostd" http://127.0.0.1:8793/
 run raw-go echo "$pid_raw" http://127.0.0.1:8790/echo post
 run kumo echo "$pid_kumoecho" http://127.0.0.1:8792/ post
 echo
