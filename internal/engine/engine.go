@@ -266,6 +266,20 @@ func (vm *VM) RunGC() { lib.XJS_RunGC(vm.tls, vm.rt) }
 // Compile compiles a classic script to bytecode that EvalBytecode runs in
 // any VM of the same engine version.
 func (vm *VM) Compile(filename, source string) ([]byte, error) {
+	return vm.compile(filename, source, 0)
+}
+
+// CompileStripped is Compile without function source text in the
+// bytecode: Function.prototype.toString shows no body, in exchange the
+// bytecode of a large library is about five times smaller and loads faster
+// (line numbers for stack traces stay).
+func (vm *VM) CompileStripped(filename, source string) ([]byte, error) {
+	return vm.compile(filename, source, lib.MJS_STRIP_SOURCE)
+}
+
+func (vm *VM) compile(filename, source string, strip int32) ([]byte, error) {
+	lib.XJS_SetStripInfo(vm.tls, vm.rt, strip)
+	defer lib.XJS_SetStripInfo(vm.tls, vm.rt, 0)
 	start := vm.enter()
 	defer vm.leave(start)
 	v := vm.eval(filename, source, lib.MJS_EVAL_TYPE_GLOBAL|lib.MJS_EVAL_FLAG_COMPILE_ONLY)

@@ -70,6 +70,20 @@ func (b *detachableBody) Read(p []byte) (int, error) {
 
 func (b *detachableBody) Close() error { return nil }
 
+// Buffered implements webapi.BufferedBody for a body fasthttp read whole.
+func (b *detachableBody) Buffered() ([]byte, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	br, ok := b.r.(*bytes.Reader)
+	if !ok || b.err != nil {
+		return nil, false
+	}
+	out := make([]byte, br.Len())
+	n, _ := br.Read(out)
+	b.read += int64(n)
+	return out[:n], true
+}
+
 func (b *detachableBody) detach() {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -210,6 +210,9 @@ func (iv *invocation) finish(err error) {
 	started, status, written := iv.x.sent()
 	u.Status, u.BytesOut = status, written
 	inst.host.ResetInvocation()
+	// Timers do not outlive their invocation (as in Workers): a timer left
+	// running would fire into the next request.
+	inst.host.StopTimers()
 	ctx := iv.wall.ctx
 	abort := false
 	if err != nil {
@@ -395,3 +398,16 @@ func (c *countingBody) Read(p []byte) (int, error) {
 }
 
 func (c *countingBody) Close() error { return c.r.Close() }
+
+// Buffered passes webapi.BufferedBody through, counting the bytes.
+func (c *countingBody) Buffered() ([]byte, bool) {
+	bb, ok := c.r.(webapi.BufferedBody)
+	if !ok {
+		return nil, false
+	}
+	b, ok := bb.Buffered()
+	if ok {
+		c.n.Add(int64(len(b)))
+	}
+	return b, ok
+}

@@ -28,6 +28,15 @@ type ResponseSink interface {
 	End() error
 }
 
+// BufferedBody is a body resource that may already hold all its bytes in
+// memory (a small request body the HTTP server read whole); reading it
+// whole then needs no goroutine and no promise round trip.
+type BufferedBody interface {
+	// Buffered returns every remaining byte and true, consuming them, or
+	// false when the body must be read as a stream.
+	Buffered() ([]byte, bool)
+}
+
 // bodyChunkSize is the most op_body_read returns at once.
 const bodyChunkSize = 64 << 10
 
@@ -254,6 +263,16 @@ func opBodyReadAll(c *engine.Call) error {
 	res, err := h.takeResource(rid, "op_body_read_all")
 	if err != nil {
 		return err
+	}
+	if bb, ok := res.r.(BufferedBody); ok && !res.eof {
+		if b, ok := bb.Buffered(); ok {
+			res.busy.Store(false)
+			h.closeResource(rid)
+			if asText {
+				return c.Return(decodeUTF8(b))
+			}
+			return c.Return(b)
+		}
 	}
 	p, err := c.Promise()
 	if err != nil {

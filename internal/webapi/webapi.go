@@ -104,7 +104,7 @@ func NewRuntime() (*Runtime, error) {
 		return nil, fmt.Errorf("compiling web APIs: %w", err)
 	}
 	defer vm.Close()
-	code, err := vm.Compile(BootstrapFile, src)
+	code, err := vm.CompileStripped(BootstrapFile, src)
 	if err != nil {
 		return nil, fmt.Errorf("compiling web APIs: %w", err)
 	}

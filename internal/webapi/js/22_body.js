@@ -195,7 +195,9 @@ class InnerBody {
       if (this.rid >= 0) {
         const rid = this.rid;
         this.rid = -1;
-        return ops.op_body_read_all(rid, asText).then((v) => {
+        // The op answers at once (a value, no promise) when Go already
+        // holds the whole body in memory.
+        return Promise.resolve(ops.op_body_read_all(rid, asText)).then((v) => {
           this.finish();
           return v;
         }, (err) => {
