@@ -269,12 +269,13 @@ func (vm *VM) Compile(filename, source string) ([]byte, error) {
 	return vm.compile(filename, source, 0)
 }
 
-// CompileStripped is Compile without function source text in the
-// bytecode: Function.prototype.toString shows no body, in exchange the
-// bytecode of a large library is about five times smaller and loads faster
-// (line numbers for stack traces stay).
+// CompileStripped is Compile without function source text and debug
+// information: Function.prototype.toString shows no body and stack frames
+// of this code have no line numbers, in exchange every VM that loads it is
+// about 110 KiB smaller and loads faster. For the platform's own library,
+// whose frames users do not need to read.
 func (vm *VM) CompileStripped(filename, source string) ([]byte, error) {
-	return vm.compile(filename, source, lib.MJS_STRIP_SOURCE)
+	return vm.compile(filename, source, lib.MJS_STRIP_SOURCE|lib.MJS_STRIP_DEBUG)
 }
 
 func (vm *VM) compile(filename, source string, strip int32) ([]byte, error) {
