@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	promtest "github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/kumo-dev/kumo/internal/app"
@@ -165,11 +166,9 @@ func TestServePathFamily(t *testing.T) {
 		t.Errorf("GET /hello = %d %q", code, body)
 	}
 	// The lazy load started an instance: one cold start, then warm.
+	waitCount(t, f.tel.metrics.requests.WithLabelValues("hello", "ok"), 2, "kumo_requests_total{ok}")
 	if got := promtest.ToFloat64(f.tel.metrics.coldStarts.WithLabelValues("hello")); got != 1 {
 		t.Errorf("kumo_cold_starts_total = %v, want 1", got)
-	}
-	if got := promtest.ToFloat64(f.tel.metrics.requests.WithLabelValues("hello", "ok")); got != 2 {
-		t.Errorf("kumo_requests_total{ok} = %v, want 2", got)
 	}
 }
 
@@ -289,6 +288,9 @@ func TestInFlightRequestFinishesOnOldVersion(t *testing.T) {
 	setApp(t, st, "hello", nil, app.Split{Version: one, Percent: 100})
 	f := startNode(t, st, Config{})
 	get(t, f.srv.URL+"/hello/", "") // load it
+	// The handler may still be releasing its reference after the client
+	// has the response.
+	testutil.Eventually(t, 5*time.Second, func() bool { return inFlight(f.n, "hello", one) == 0 }, "first request never finished")
 	done := make(chan string)
 	go func() {
 		_, _, body := get(t, f.srv.URL+"/hello/slow", "")
@@ -308,6 +310,17 @@ func TestInFlightRequestFinishesOnOldVersion(t *testing.T) {
 	if body := testutil.Receive(t, done, 5*time.Second); body != "one" {
 		t.Errorf("in-flight request answered %q, want one", body)
 	}
+}
+
+// waitCount waits until a counter reaches want: a client can have the
+// whole response before the handler returns and its usage is recorded.
+func waitCount(t *testing.T, c prometheus.Collector, want float64, what string) {
+	t.Helper()
+	var got float64
+	testutil.Eventually(t, 5*time.Second, func() bool {
+		got = promtest.ToFloat64(c)
+		return got == want
+	}, "%s = %v, want %v", what, got, want)
 }
 
 // inFlight is how many requests are running on a loaded version.
@@ -337,9 +350,7 @@ func TestIdleVersionDropped(t *testing.T) {
 	if code, _, body := get(t, f.srv.URL+"/hello/", ""); code != 200 || !strings.HasPrefix(body, "one ") {
 		t.Fatalf("after drop: %d %q", code, body)
 	}
-	if got := promtest.ToFloat64(f.tel.metrics.coldStarts.WithLabelValues("hello")); got != 2 {
-		t.Errorf("kumo_cold_starts_total = %v, want 2", got)
-	}
+	waitCount(t, f.tel.metrics.coldStarts.WithLabelValues("hello"), 2, "kumo_cold_starts_total")
 	if got := promtest.ToFloat64(f.tel.metrics.versionLoads.WithLabelValues("hello", "ok")); got != 2 {
 		t.Errorf("kumo_version_loads_total = %v, want 2", got)
 	}
@@ -419,6 +430,7 @@ func TestMetricsEndpoint(t *testing.T) {
 	f := startNode(t, st, Config{})
 	get(t, f.srv.URL+"/hello/", "")
 	get(t, f.srv.URL+"/nope/", "")
+	waitCount(t, f.tel.metrics.requests.WithLabelValues("hello", "ok"), 1, "kumo_requests_total{ok}")
 	rec := httptest.NewRecorder()
 	f.tel.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	text := rec.Body.String()
@@ -461,6 +473,9 @@ func TestUsageFromTwoNodes(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	for _, f := range []*fixture{a, b} {
+		waitCount(t, f.tel.metrics.requests.WithLabelValues("hello", "ok"), perNode, "kumo_requests_total{ok}")
+	}
 	for _, f := range []*fixture{a, b} {
 		wg.Go(func() {
 			if err := f.tel.Flush(t.Context()); err != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kumo-dev/kumo/internal/binding"
 	"github.com/kumo-dev/kumo/internal/bundle"
 )
 
@@ -22,7 +23,17 @@ func newTestRuntime(tb testing.TB, spares int) *Runtime {
 // compile bundles src as the index.js of a temporary app folder.
 func compile(tb testing.TB, rt *Runtime, limits Limits, src string) *Version {
 	tb.Helper()
-	dir := tb.TempDir()
+	return compileSpec(tb, rt, tb.TempDir(), src, VersionSpec{Limits: limits})
+}
+
+// compileWith is compile with bindings.
+func compileWith(tb testing.TB, rt *Runtime, dir, src string, set *binding.Set) *Version {
+	tb.Helper()
+	return compileSpec(tb, rt, dir, src, VersionSpec{Bindings: set})
+}
+
+func compileSpec(tb testing.TB, rt *Runtime, dir, src string, spec VersionSpec) *Version {
+	tb.Helper()
 	if err := os.WriteFile(filepath.Join(dir, "index.js"), []byte(src), 0o644); err != nil {
 		tb.Fatal(err)
 	}
@@ -30,7 +41,8 @@ func compile(tb testing.TB, rt *Runtime, limits Limits, src string) *Version {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	v, err := rt.Compile(VersionSpec{App: "t", ID: res.Hash[:12], Code: res.Code, SourceMap: res.SourceMap, Limits: limits})
+	spec.App, spec.ID, spec.Code, spec.SourceMap = "t", res.Hash[:12], res.Code, res.SourceMap
+	v, err := rt.Compile(spec)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -47,8 +47,11 @@ type exchange interface {
 // invocation is one run of a fetch handler. It may start on the server's
 // handler goroutine and finish on another (see exchange.detachable).
 type invocation struct {
-	p        *Pool
-	x        exchange
+	p *Pool
+	x exchange
+	// call starts the handler; nil means the fetch handler with x's request.
+	call     func(inst *instance) (engine.Value, error)
+	result   string // the fulfilled value of a non-HTTP handler, as a string
 	u        Usage
 	inst     *instance
 	wall     lazyDeadline
@@ -56,6 +59,7 @@ type invocation struct {
 	phase    int // 0: fetch promise, 1: waitUntil promise
 	discard  bool
 	detached bool
+	done     chan struct{} // Invoke's: closed by record, the end of every path
 }
 
 // errDetach stops the event loop so the invocation can move off the
@@ -65,8 +69,14 @@ var errDetach = errors.New("detach")
 // serveExchange runs the fetch handler for x. It returns a function to run
 // on a new goroutine when the invocation detached, or nil when it is done.
 func (p *Pool) serveExchange(x exchange, method, path string) (rest func()) {
-	iv := &invocation{p: p, x: x}
-	iv.u = Usage{App: p.v.App, Version: p.v.ID, Handler: "fetch", Start: time.Now(), RequestID: p.rt.newRequestID(),
+	return p.run(x, method, path, "fetch", nil)
+}
+
+// run starts an invocation and returns what is left of it to run on a new
+// goroutine when it detached.
+func (p *Pool) run(x exchange, method, path, handler string, call func(*instance) (engine.Value, error)) (rest func()) {
+	iv := &invocation{p: p, x: x, call: call}
+	iv.u = Usage{App: p.v.App, Version: p.v.ID, Handler: handler, Start: time.Now(), RequestID: p.rt.newRequestID(),
 		Method: method, Path: path}
 	p.requests.Add(1)
 	if iv.start() {
@@ -74,6 +84,60 @@ func (p *Pool) serveExchange(x exchange, method, path string) (rest func()) {
 	}
 	return nil
 }
+
+// Invoke runs handler (an entry function of 90_dispatch.js such as
+// "scheduled" or "queue") with args under the version's limits, waits for
+// its promise and its waitUntil work, and returns the fulfilled value as a
+// string. A failure comes back as the error, typed as for HTTP (e.g.
+// *engine.LimitError).
+func (p *Pool) Invoke(ctx context.Context, handler string, args ...any) (string, Usage, error) {
+	x := &callExchange{c: ctx}
+	iv := &invocation{p: p, x: x}
+	iv.call = func(inst *instance) (engine.Value, error) {
+		fn := inst.entry.Get(handler)
+		defer fn.Free()
+		if !fn.IsFunction() {
+			return engine.Value{}, fmt.Errorf("the runtime has no %q entry", handler)
+		}
+		return fn.Call(inst.entry, append(args, iv.u.RequestID)...)
+	}
+	iv.u = Usage{App: p.v.App, Version: p.v.ID, Handler: handler, Start: time.Now(), RequestID: p.rt.newRequestID()}
+	p.requests.Add(1)
+	iv.done = make(chan struct{})
+	if iv.start() {
+		iv.resume()
+	}
+	<-iv.done
+	return iv.result, iv.u, x.err
+}
+
+// callExchange is the exchange of a non-HTTP invocation: no request, and a
+// failure becomes the error Invoke returns.
+type callExchange struct {
+	c   context.Context
+	err error
+}
+
+func (x *callExchange) request() (string, string, string) { return "", "", "" }
+func (x *callExchange) body() io.ReadCloser               { return nil }
+func (x *callExchange) contentLength() int64              { return 0 }
+func (x *callExchange) bodyRead() int64                   { return 0 }
+func (x *callExchange) ctx() context.Context              { return x.c }
+func (x *callExchange) sent() (bool, int, int64)          { return false, 0, 0 }
+func (x *callExchange) detachable() bool                  { return false }
+func (x *callExchange) abort()                            {}
+func (x *callExchange) Write([]byte) error                { return errors.New("no HTTP response in this invocation") }
+func (x *callExchange) End() error                        { return nil }
+func (x *callExchange) Start(int, webapi.HeaderLines, []byte, bool) error {
+	return errors.New("no HTTP response in this invocation")
+}
+func (x *callExchange) platformError(status int, reason, msg string) {
+	if x.err == nil { // overload and body-size refusals
+		x.err = fmt.Errorf("%s: %s", reason, strings.TrimSpace(msg))
+	}
+}
+
+var _ exchange = (*callExchange)(nil)
 
 // start acquires an instance and dispatches; it reports whether the
 // invocation detached.
@@ -113,8 +177,13 @@ func (iv *invocation) start() (detached bool) {
 		rid = h.AddBody(b)
 	}
 	vm.SetCPUBudget(limits.CPU)
-	method, url, headers := x.request()
-	res, err := inst.fetch.Call(inst.entry, method, url, headers, rid, u.RequestID)
+	var res engine.Value
+	if iv.call != nil {
+		res, err = iv.call(inst)
+	} else {
+		method, url, headers := x.request()
+		res, err = inst.fetch.Call(inst.entry, method, url, headers, rid, u.RequestID)
+	}
 	if err != nil {
 		iv.finish(err)
 		return false
@@ -139,14 +208,21 @@ func (iv *invocation) loop() (detached bool) {
 		if errors.Is(err, errDetach) {
 			return true
 		}
+		if err == nil && iv.phase == 0 && iv.call != nil {
+			r := iv.promise.PromiseResult()
+			if iv.promise.PromiseState() == engine.NotAPromise {
+				r = iv.promise.Dup()
+			}
+			iv.result = r.String()
+			r.Free()
+		}
 		iv.promise.Free()
 		iv.promise = engine.Value{}
 		if err != nil || iv.phase == 1 {
 			iv.finish(err)
 			return false
 		}
-		started, _, _ := iv.x.sent()
-		if !started {
+		if started, _, _ := iv.x.sent(); !started && iv.call == nil {
 			iv.finish(nil)
 			return false
 		}
@@ -252,16 +328,23 @@ func (iv *invocation) finish(err error) {
 	}
 }
 
+// record meters the invocation; it is the last thing every path does.
 func (iv *invocation) record() {
 	iv.u.Wall = time.Since(iv.u.Start)
 	if rec := iv.p.rt.cfg.Recorder; rec != nil {
 		rec.Record(&iv.u)
+	}
+	if iv.done != nil {
+		close(iv.done)
 	}
 }
 
 // fail answers an invocation that ended without a response.
 func (iv *invocation) fail(err error) {
 	p, u := iv.p, &iv.u
+	if ce, ok := iv.x.(*callExchange); ok {
+		ce.err = err // Invoke returns the typed error itself
+	}
 	u.Outcome, u.Error = outcomeOf(err), err.Error()
 	p.logFailure(u, err)
 	var le *engine.LimitError

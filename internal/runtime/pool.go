@@ -133,6 +133,7 @@ func (p *Pool) start() (*instance, error) {
 	inst.host.Log = inst.console
 	inst.host.AllowPrivateNetwork = v.limits.AllowPrivateNet
 	inst.host.MaxSubrequests = v.limits.Subrequests
+	inst.host.Bindings = v.bindings
 	if err := inst.load(); err != nil {
 		inst.close()
 		return nil, fmt.Errorf("starting %s: %w", v.App, p.mapError(err))

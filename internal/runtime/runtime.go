@@ -6,6 +6,7 @@ package runtime
 import (
 	"crypto/rand"
 	"encoding/base32"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/kumo-dev/kumo/internal/binding"
 	"github.com/kumo-dev/kumo/internal/bundle"
 	"github.com/kumo-dev/kumo/internal/engine"
 	"github.com/kumo-dev/kumo/internal/webapi"
@@ -211,8 +213,8 @@ type VersionSpec struct {
 	Code      string // the bundle, a classic script (see package bundle)
 	SourceMap *bundle.SourceMap
 	Limits    Limits
-	// EnvJSON is the JSON object handlers receive as env; "" means {}.
-	EnvJSON string
+	// Bindings is what handlers receive as env; nil means an empty env.
+	Bindings *binding.Set
 }
 
 // Version is a compiled, runnable version.
@@ -221,7 +223,59 @@ type Version struct {
 	bytecode  []byte
 	sourceMap *bundle.SourceMap
 	limits    Limits
-	envJSON   string
+	bindings  *binding.Set
+	envJSON   string // the env descriptor 90_dispatch.js's setEnv takes
+}
+
+// envDescriptor describes env for the JavaScript side: every binding by
+// name with its kind, and the values of vars and secrets.
+func envDescriptor(set *binding.Set) (string, error) {
+	type entry struct {
+		Kind  binding.Kind `json:"kind"`
+		Value string       `json:"value,omitempty"`
+	}
+	d := make(map[string]entry)
+	add := func(name string, e entry) error {
+		if _, dup := d[name]; dup {
+			return fmt.Errorf("env.%s is bound twice", name)
+		}
+		d[name] = e
+		return nil
+	}
+	if set != nil {
+		for n, v := range set.Vars {
+			if err := add(n, entry{Kind: binding.KindVar, Value: v}); err != nil {
+				return "", err
+			}
+		}
+		for n, v := range set.Secrets {
+			if err := add(n, entry{Kind: binding.KindSecret, Value: v}); err != nil {
+				return "", err
+			}
+		}
+		for n := range set.KV {
+			if err := add(n, entry{Kind: binding.KindKV}); err != nil {
+				return "", err
+			}
+		}
+		for n := range set.Buckets {
+			if err := add(n, entry{Kind: binding.KindBucket}); err != nil {
+				return "", err
+			}
+		}
+		for n := range set.Queues {
+			if err := add(n, entry{Kind: binding.KindQueue}); err != nil {
+				return "", err
+			}
+		}
+		for n := range set.Services {
+			if err := add(n, entry{Kind: binding.KindService}); err != nil {
+				return "", err
+			}
+		}
+	}
+	b, err := json.Marshal(d)
+	return string(b), err
 }
 
 // Compile checks and compiles a version's bundle to bytecode; a syntax
@@ -244,11 +298,12 @@ func (rt *Runtime) Compile(spec VersionSpec) (*Version, error) {
 		}
 		return nil, fmt.Errorf("compiling %s: %w", spec.App, err)
 	}
-	env := spec.EnvJSON
-	if env == "" {
-		env = "{}"
+	env, err := envDescriptor(spec.Bindings)
+	if err != nil {
+		return nil, fmt.Errorf("compiling %s: %w", spec.App, err)
 	}
-	return &Version{App: spec.App, ID: spec.ID, bytecode: code, sourceMap: spec.SourceMap, limits: limits, envJSON: env}, nil
+	return &Version{App: spec.App, ID: spec.ID, bytecode: code, sourceMap: spec.SourceMap, limits: limits,
+		bindings: spec.Bindings, envJSON: env}, nil
 }
 
 // NewPool makes the instance pool of a compiled version. Instances are

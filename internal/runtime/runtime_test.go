@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -13,6 +15,8 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/kumo-dev/kumo/internal/binding"
+	"github.com/kumo-dev/kumo/internal/engine"
 	"github.com/kumo-dev/kumo/internal/testutil"
 )
 
@@ -286,4 +290,40 @@ func TestStreamFailingMidwayAbortsConnection(t *testing.T) {
 			t.Fatal("a body cut short by an error read as complete")
 		}
 	})
+}
+
+func TestInvokeScheduledAndEnv(t *testing.T) {
+	rt := newTestRuntime(t, 0)
+	dir := t.TempDir()
+	src := `let seen = [];
+	export default {
+		async scheduled(controller, env, ctx) {
+			seen.push(controller.cron + "@" + controller.scheduledTime + ":" + env.GREETING);
+			ctx.waitUntil(new Promise((r) => setTimeout(r, 5)).then(() => seen.push("after")));
+		},
+		fetch() { return new Response(seen.join(",")) },
+	}`
+	v := compileWith(t, rt, dir, src, &binding.Set{Vars: map[string]string{"GREETING": "hi"}, Secrets: map[string]string{"TOKEN": "s3cret"}})
+	pool := rt.NewPool(v)
+	t.Cleanup(pool.Close)
+	if _, u, err := pool.Invoke(context.Background(), "scheduled", 1700000000000, "*/5 * * * *"); err != nil || u.Outcome != OutcomeOK {
+		t.Fatalf("invoke: %v %+v", err, u)
+	}
+	url := serve(t, netHTTP, pool)
+	if _, body := get(t, url); body != "*/5 * * * *@1700000000000:hi,after" {
+		t.Fatalf("state after scheduled: %q", body)
+	}
+	if _, _, err := pool.Invoke(context.Background(), "queue", "[]"); err == nil {
+		t.Fatal("a version without a queue handler accepted a queue invocation")
+	}
+}
+
+func TestInvokeReportsLimits(t *testing.T) {
+	rt := newTestRuntime(t, 0)
+	pool := deploy(t, rt, Limits{CPU: 20 * time.Millisecond}, `export default { scheduled() { for (;;) {} }, fetch() { return new Response("x") } }`)
+	_, u, err := pool.Invoke(context.Background(), "scheduled", 0, "* * * * *")
+	var le *engine.LimitError
+	if !errors.As(err, &le) || le.Kind != engine.LimitCPU || u.Outcome != OutcomeCPU {
+		t.Fatalf("got %v %q", err, u.Outcome)
+	}
 }

@@ -548,24 +548,3 @@ func TestFlattenAndParseHeaders(t *testing.T) {
 		t.Fatal("want error")
 	}
 }
-
-// BenchmarkDispatchHelloWorld measures one entry.fetch of a handler
-// returning new Response("hi"), sink included.
-// Run: go test ./internal/webapi/ -run '^$' -bench DispatchHelloWorld
-func BenchmarkDispatchHelloWorld(b *testing.B) {
-	d := newDispatchVM(b, `globalThis.__kumo_main = { default: { fetch() { return new Response("hi") } } };`)
-	fn := d.entry.Get("fetch")
-	defer fn.Free()
-	b.ReportAllocs()
-	for b.Loop() {
-		d.host.ResetInvocation()
-		d.host.Sink = &fakeSink{}
-		p, err := fn.Call(d.entry, "GET", "http://example.com/", "host:example.com\naccept:*/*\n", -1, "r")
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := d.await(p, nil); err != nil {
-			b.Fatal(err)
-		}
-	}
-}

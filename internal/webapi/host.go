@@ -1,6 +1,7 @@
 package webapi
 
 import (
+	"github.com/kumo-dev/kumo/internal/binding"
 	"net/http"
 
 	"github.com/kumo-dev/kumo/internal/engine"
@@ -13,6 +14,11 @@ type Host struct {
 	// Log receives console output: level is "debug", "info", "log",
 	// "warn" or "error"; msg is already formatted.
 	Log func(level, msg string)
+
+	// Bindings are the version's env capabilities (KV, buckets, queues,
+	// services), shared by its instances; binding ops find theirs by the
+	// name env gives it.
+	Bindings *binding.Set
 
 	// ---- fetch and bodies (fetch_ops.go, body_ops.go) ----
 

@@ -8,7 +8,7 @@ import (
 
 // newTestVM returns a VM with the Web APIs loaded and a host whose console
 // lines are collected in *logs.
-func newTestVM(t *testing.T) (*engine.VM, *[]string) {
+func newTestVM(t testing.TB) (*engine.VM, *[]string) {
 	t.Helper()
 	rt, err := NewRuntime()
 	if err != nil {

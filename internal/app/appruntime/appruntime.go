@@ -5,11 +5,11 @@
 package appruntime
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/kumo-dev/kumo/internal/app"
+	"github.com/kumo-dev/kumo/internal/binding"
 	"github.com/kumo-dev/kumo/internal/bundle"
 	"github.com/kumo-dev/kumo/internal/runtime"
 )
@@ -46,11 +46,7 @@ func Spec(appName, id string, c app.Content) (runtime.VersionSpec, error) {
 		spec.SourceMap = sm
 	}
 	if len(c.Manifest.Vars) > 0 {
-		env, err := json.Marshal(c.Manifest.Vars)
-		if err != nil {
-			return runtime.VersionSpec{}, fmt.Errorf("encoding vars of %s: %w", appName, err)
-		}
-		spec.EnvJSON = string(env)
+		spec.Bindings = &binding.Set{Vars: c.Manifest.Vars}
 	}
 	return spec, nil
 }

@@ -26,7 +26,7 @@ func TestSpec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if spec.App != "hello" || spec.ID != "id" || spec.Code != "x" || spec.EnvJSON != `{"A":"1"}` || spec.SourceMap != nil {
+	if spec.App != "hello" || spec.ID != "id" || spec.Code != "x" || spec.Bindings == nil || spec.Bindings.Vars["A"] != "1" || spec.SourceMap != nil {
 		t.Errorf("Spec = %+v", spec)
 	}
 	c.SourceMap = []byte("not json")

@@ -276,6 +276,19 @@ function markHandled(promise) {
   ReflectApply(PromisePrototypeThen, promise, [undefined, () => {}]);
 }
 
+// Binding layers (KV, buckets, queues, services) register how to make the
+// env object of their kind; 90_dispatch.js's setEnv looks them up.
+const bindingFactories = new Map();
+
+function registerBinding(kind, factory) {
+  if (bindingFactories.has(kind)) throw new Error(`binding kind "${kind}" registered twice`);
+  bindingFactories.set(kind, factory);
+}
+
+function bindingFactory(kind) {
+  return bindingFactories.get(kind);
+}
+
 return {
   ObjectFreeze,
   ObjectDefineProperty,
@@ -325,4 +338,6 @@ return {
   newPromiseCapability,
   uponPromise,
   markHandled,
+  registerBinding,
+  bindingFactory,
 };

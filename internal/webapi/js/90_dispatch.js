@@ -3,7 +3,7 @@
 // k.entry is the object the runtime calls:
 //   init()             once per VM after the bundle ran; finds the handlers
 //                      and returns their kinds, e.g. "fetch,scheduled".
-//   setEnv(obj)        the env object handlers receive.
+//   setEnv(descriptor) builds the env object handlers receive.
 //   fetch(method, url, headersFlat, bodyRid, requestId)
 //                      one HTTP invocation; resolves once the response is
 //                      sent through op_respond*, rejects with the handler's
@@ -196,8 +196,22 @@ const entry = {
     return kinds.join(",");
   },
 
-  setEnv(obj) {
-    env = obj;
+  // setEnv builds env from the runtime's descriptor: { NAME: { kind,
+  // value } }. Vars and secrets are plain strings; every other kind is made
+  // by the factory its layer registered with k.registerBinding.
+  setEnv(descriptor) {
+    const out = {};
+    for (const name of Object.keys(descriptor)) {
+      const d = descriptor[name];
+      if (d.kind === "var" || d.kind === "secret") {
+        out[name] = d.value;
+        continue;
+      }
+      const make = k.bindingFactory(d.kind);
+      if (make === undefined) throw new TypeError(`env.${name}: no binding of kind "${d.kind}" in this runtime`);
+      out[name] = make(name, d);
+    }
+    env = Object.freeze(out);
   },
 
   get env() {

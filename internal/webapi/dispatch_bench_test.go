@@ -1,0 +1,64 @@
+package webapi
+
+import (
+	"strconv"
+	"testing"
+)
+
+// The dispatch benchmarks time one whole invocation as the runtime makes
+// it: entry.fetch from Go, the handler, the response sent through
+// op_respond to a test sink, and the promise awaited.
+//
+//	go test ./internal/webapi/ -run '^$' -bench Dispatch -count 5
+
+// benchDispatch runs entry.fetch b.N times; url returns the URL of
+// invocation i.
+func benchDispatch(b *testing.B, bundle string, url func(i int) string, wantBody string) {
+	d := newDispatchVM(b, bundle)
+	fn := d.entry.Get("fetch")
+	defer fn.Free()
+	b.ReportAllocs()
+	i := 0
+	cpu0 := processCPU()
+	for b.Loop() {
+		d.host.ResetInvocation()
+		sink := &fakeSink{}
+		d.host.Sink = sink
+		p, err := fn.Call(d.entry, "GET", url(i), "host:127.0.0.1:8787\naccept:*/*\n", -1, "r")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := d.await(p, nil); err != nil {
+			b.Fatal(err)
+		}
+		if i == 0 && wantBody != "" && sink.body.String() != wantBody {
+			b.Fatalf("body %q, want %q", sink.body.String(), wantBody)
+		}
+		i++
+	}
+	b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(i), "cpu-ns/op")
+}
+
+// BenchmarkDispatchHelloWorld: a handler returning new Response("hi").
+func BenchmarkDispatchHelloWorld(b *testing.B) {
+	benchDispatch(b, `globalThis.__kumo_main = { default: { fetch() { return new Response("hi") } } };`,
+		func(int) string { return "http://example.com/" }, "hi")
+}
+
+// BenchmarkDispatchExampleHello: examples/hello's handler, as esbuild
+// bundles it. url=same repeats one URL (a load generator's traffic, the
+// URL parse cache hits); url=new varies the query each time.
+func BenchmarkDispatchExampleHello(b *testing.B) {
+	const bundle = `globalThis.__kumo_main = { default: {
+  async fetch(request, env, ctx) {
+    const url = new URL(request.url);
+    return Response.json({ hello: url.searchParams.get("name") ?? "world" });
+  },
+} };`
+	b.Run("url=same", func(b *testing.B) {
+		benchDispatch(b, bundle, func(int) string { return "http://127.0.0.1:8787/?name=kumo" }, `{"hello":"kumo"}`)
+	})
+	b.Run("url=new", func(b *testing.B) {
+		benchDispatch(b, bundle, func(i int) string { return "http://127.0.0.1:8787/?name=kumo" + strconv.Itoa(i) }, `{"hello":"kumo0"}`)
+	})
+}
