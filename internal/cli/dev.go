@@ -73,7 +73,7 @@ func runDev(ctx context.Context, cmd *cobra.Command, o devOptions) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", o.addr, err)
 	}
-	dp, err := newDataPlane(o.httpImpl, srv, srv.ServeFastHTTP, logger)
+	dp, err := newDataPlane(o.httpImpl, srv, logger)
 	if err != nil {
 		ln.Close()
 		return err

@@ -47,11 +47,13 @@ existing NATS server or cluster with --nats. The admin token is written to
 	f.DurationVar(&o.idleVersion, "version-idle", node.DefaultIdleVersion, "drop a version from memory after this long without a request")
 	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may run on shutdown")
 	f.BoolVar(&o.pprof, "pprof", false, "serve Go profiles at /debug/pprof/ on the control listener")
+	f.StringVar(&o.httpImpl, "http", "fast", `HTTP server of the data plane: "fast" (fasthttp, HTTP/1.1) or "std" (net/http, also HTTP/2)`)
 	return cmd
 }
 
 type serveOptions struct {
 	addr, controlAddr, data, nats string
+	httpImpl                      string
 	allowPrivate, pprof           bool
 	idleVersion, shutdownTimeout  time.Duration
 }
@@ -139,21 +141,21 @@ func runServe(ctx context.Context, cmd *cobra.Command, o serveOptions) (err erro
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true) // gRPC clients without TLS
-	servers := []*http.Server{
-		{Handler: n, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)},
-		{Handler: mux, ReadHeaderTimeout: 10 * time.Second, Protocols: &protocols, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)},
+	dp, err := newDataPlane(o.httpImpl, n, logger)
+	if err != nil {
+		return err
 	}
+	ctl := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, Protocols: &protocols, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	// Control calls (log follows above all) run on a context that ends a
 	// little after shutdown starts, so a `kumo logs -f` does not hold the
 	// node up for the whole shutdown timeout.
 	controlCtx, endControl := context.WithCancel(context.Background())
 	defer endControl()
-	servers[1].BaseContext = func(net.Listener) context.Context { return controlCtx }
-	servers[1].RegisterOnShutdown(func() { time.AfterFunc(time.Second, endControl) })
+	ctl.BaseContext = func(net.Listener) context.Context { return controlCtx }
+	ctl.RegisterOnShutdown(func() { time.AfterFunc(time.Second, endControl) })
 	errc := make(chan error, 2)
-	for i, ln := range []net.Listener{dataLn, controlLn} {
-		go func() { errc <- servers[i].Serve(ln) }()
-	}
+	go func() { errc <- dp.serve(dataLn) }()
+	go func() { errc <- ctl.Serve(controlLn) }()
 	fmt.Fprintf(out, "data plane on http://%s\ncontrol plane on http://%s\n", dataLn.Addr(), controlLn.Addr())
 
 	select {
@@ -165,14 +167,16 @@ func runServe(ctx context.Context, cmd *cobra.Command, o serveOptions) (err erro
 	shutdown, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
 	defer cancel()
 	var wg sync.WaitGroup
-	for _, s := range servers {
-		wg.Go(func() {
-			if serr := s.Shutdown(shutdown); serr != nil && !errors.Is(serr, http.ErrServerClosed) {
-				logger.Warn("requests still running at the shutdown deadline; closing them", "error", serr)
-				s.Close()
-			}
-		})
-	}
+	wg.Go(func() {
+		if serr := dp.shutdown(shutdown); serr != nil {
+			logger.Warn("requests still running at the shutdown deadline; closing them", "error", serr)
+		}
+	})
+	wg.Go(func() {
+		if serr := ctl.Shutdown(shutdown); serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+			ctl.Close()
+		}
+	})
 	wg.Wait()
 	// The deferred closes run now: node (pools), runtime, telemetry
 	// (usage and log flush), store.

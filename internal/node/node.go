@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/valyala/fasthttp"
 
 	"github.com/kumo-dev/kumo/internal/app"
 	"github.com/kumo-dev/kumo/internal/router"
@@ -199,61 +200,89 @@ func (n *Node) Close() {
 	})
 }
 
-// ServeHTTP routes a request to its app, picks the version by the app's
-// traffic split and runs it. The app sees the URL the client used.
+// ServeHTTP serves the data plane on net/http.
 func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ref, v, refusal := n.route(r.Context(), r.Host, r.URL.Path)
+	if ref == nil {
+		if refusal.status != 0 {
+			platformError(w, refusal.status, refusal.reason, refusal.msg)
+		}
+		return
+	}
+	ref.pool.ServeHTTP(w, r)
+	// Idle time counts from the end of the last request; while one runs,
+	// its reference keeps the version loaded.
+	v.touch()
+	ref.release()
+}
+
+// ServeFastHTTP serves the data plane on fasthttp. An invocation that
+// outlives the handler (a streamed body, waitUntil work) keeps its
+// instance, not the version's reference: a version unloaded meanwhile
+// closes that instance when the invocation ends.
+func (n *Node) ServeFastHTTP(ctx *fasthttp.RequestCtx) {
+	ref, v, refusal := n.route(context.Background(), string(ctx.Host()), string(ctx.Path()))
+	if ref == nil {
+		if refusal.status != 0 {
+			r := &ctx.Response
+			r.Header.Set(runtime.ErrorHeader, refusal.reason)
+			r.Header.SetContentType("text/plain; charset=utf-8")
+			r.Header.Set("X-Content-Type-Options", "nosniff")
+			r.SetStatusCode(refusal.status)
+			r.SetBodyString(refusal.msg + "\n")
+		}
+		return
+	}
+	ref.pool.ServeFastHTTP(ctx)
+	v.touch()
+	ref.release()
+}
+
+// refusal is a request the node answers itself; status 0 means no answer
+// (the client is gone).
+type refusal struct {
+	status      int
+	reason, msg string
+}
+
+// route finds the pool for a request and references it; the caller
+// releases the reference.
+func (n *Node) route(ctx context.Context, host, path string) (*poolRef, *versionState, refusal) {
 	// A version removed between the pick and its load (a rollback at
 	// that instant) sends the request round again with the new split.
 	for range 3 {
-		route, _, ok := n.router.Lookup(r.Host, r.URL.Path)
+		route, _, ok := n.router.Lookup(host, path)
 		if !ok {
-			n.noApp(w, r)
-			return
+			name, _ := router.FirstSegment(path)
+			if len(name) > 64 {
+				name = name[:64]
+			}
+			n.tel.countRequest("", "no-app")
+			return nil, nil, refusal{http.StatusNotFound, "no-app", fmt.Sprintf("no app %q here", name)}
 		}
 		a := route.Value
 		s := a.split.Load()
 		if s == nil {
 			n.tel.countRequest(a.name, "no-version")
-			platformError(w, http.StatusServiceUnavailable, "no-version",
-				fmt.Sprintf("app %q has no active version", a.name))
-			return
+			return nil, nil, refusal{http.StatusServiceUnavailable, "no-version", fmt.Sprintf("app %q has no active version", a.name)}
 		}
 		v := s.pick()
-		ref, err := v.acquire(r.Context())
+		ref, err := v.acquire(ctx)
 		if errors.Is(err, errRemoved) {
 			continue
 		}
 		if err != nil {
-			n.loadFailed(w, r, v, err)
-			return
+			if ctx.Err() != nil {
+				// The client left while the version loaded; nobody to answer.
+				return nil, nil, refusal{}
+			}
+			n.tel.countRequest(v.app, "load-failed")
+			return nil, nil, refusal{http.StatusInternalServerError, "load-failed",
+				fmt.Sprintf("version %s of app %q could not be loaded", app.ShortID(v.id), v.app)}
 		}
-		ref.pool.ServeHTTP(w, r)
-		// Idle time counts from the end of the last request; while one
-		// runs, its reference keeps the version loaded.
-		v.touch()
-		ref.release()
-		return
+		return ref, v, refusal{}
 	}
-	platformError(w, http.StatusServiceUnavailable, "busy", "the app is changing; try again")
-}
-
-func (n *Node) noApp(w http.ResponseWriter, r *http.Request) {
-	name, _ := router.FirstSegment(r.URL.Path)
-	if len(name) > 64 {
-		name = name[:64]
-	}
-	n.tel.countRequest("", "no-app")
-	platformError(w, http.StatusNotFound, "no-app", fmt.Sprintf("no app %q here", name))
-}
-
-func (n *Node) loadFailed(w http.ResponseWriter, r *http.Request, v *versionState, err error) {
-	if r.Context().Err() != nil {
-		// The client left while the version loaded; nobody to answer.
-		return
-	}
-	n.tel.countRequest(v.app, "load-failed")
-	platformError(w, http.StatusInternalServerError, "load-failed",
-		fmt.Sprintf("version %s of app %q could not be loaded", app.ShortID(v.id), v.app))
+	return nil, nil, refusal{http.StatusServiceUnavailable, "busy", "the app is changing; try again"}
 }
 
 // platformError answers a request Kumo itself refuses, with the reason in

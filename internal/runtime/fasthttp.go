@@ -123,7 +123,12 @@ func (x *fastExchange) request() (string, string, string) {
 	if c.IsTLS() {
 		scheme = "https://"
 	}
-	return string(c.Method()), scheme + string(c.Host()) + string(c.RequestURI()), string(b)
+	uri := c.RequestURI()
+	if len(uri) == 0 || uri[0] != '/' {
+		// Absolute form (GET http://host/path), which servers must accept.
+		uri = c.URI().RequestURI()
+	}
+	return string(c.Method()), scheme + string(c.Host()) + string(uri), string(b)
 }
 
 func (x *fastExchange) body() io.ReadCloser {

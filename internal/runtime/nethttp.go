@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"strconv"
+	"strings"
 
 	"github.com/kumo-dev/kumo/internal/webapi"
 )
@@ -58,7 +59,12 @@ func (x *netExchange) request() (string, string, string) {
 			b = append(b, '\n')
 		}
 	}
-	return r.Method, scheme + r.Host + r.RequestURI, string(b)
+	uri := r.RequestURI
+	if !strings.HasPrefix(uri, "/") {
+		// Absolute form (GET http://host/path), which servers must accept.
+		uri = r.URL.RequestURI()
+	}
+	return r.Method, scheme + r.Host + uri, string(b)
 }
 
 func (x *netExchange) body() io.ReadCloser {

@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -326,4 +327,21 @@ func TestInvokeReportsLimits(t *testing.T) {
 	if !errors.As(err, &le) || le.Kind != engine.LimitCPU || u.Outcome != OutcomeCPU {
 		t.Fatalf("got %v %q", err, u.Outcome)
 	}
+}
+
+func TestAbsoluteFormRequestURI(t *testing.T) {
+	bothTransports(t, func(t *testing.T, tr transport) {
+		rt := newTestRuntime(t, 0)
+		url := serve(t, tr, deploy(t, rt, Limits{}, `export default { fetch(r) { return new Response(new URL(r.url).pathname + new URL(r.url).search) } }`))
+		conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		fmt.Fprintf(conn, "GET http://%s/a/b?c=1 HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", strings.TrimPrefix(url, "http://"), strings.TrimPrefix(url, "http://"))
+		raw, _ := io.ReadAll(conn)
+		if !strings.HasSuffix(string(raw), "/a/b?c=1") {
+			t.Fatalf("response %q", raw)
+		}
+	})
 }
