@@ -24,6 +24,60 @@ type Manifest struct {
 	Entry  string            `cbor:"entry,omitempty" json:"entry,omitempty"`
 	Limits Limits            `cbor:"limits" json:"limits"`
 	Vars   map[string]string `cbor:"vars,omitempty" json:"vars,omitempty"`
+
+	// Bindings and triggers (kumo.yaml). Every field is omitted when
+	// empty, so versions without them keep their ids.
+	KV       []KVBinding      `cbor:"kv,omitempty" json:"kv,omitempty"`
+	Buckets  []BucketBinding  `cbor:"buckets,omitempty" json:"buckets,omitempty"`
+	Queues   Queues           `cbor:"queues,omitzero" json:"queues,omitzero"`
+	Crons    []string         `cbor:"crons,omitempty" json:"crons,omitempty"`
+	Secrets  []string         `cbor:"secrets,omitempty" json:"secrets,omitempty"` // names only; values live encrypted in the store
+	Services []ServiceBinding `cbor:"services,omitempty" json:"services,omitempty"`
+}
+
+// KVBinding binds a KV namespace of the app to env[Binding]. Namespace
+// defaults to the binding name lowercased; two bindings of one app may
+// share a namespace.
+type KVBinding struct {
+	Binding   string `cbor:"binding" json:"binding"`
+	Namespace string `cbor:"namespace,omitempty" json:"namespace,omitempty"`
+}
+
+// BucketBinding binds a blob bucket of the app to env[Binding]; Bucket
+// defaults to the binding name lowercased.
+type BucketBinding struct {
+	Binding string `cbor:"binding" json:"binding"`
+	Bucket  string `cbor:"bucket,omitempty" json:"bucket,omitempty"`
+}
+
+// Queues declares the app's queue producers and consumers.
+type Queues struct {
+	Producers []QueueProducer `cbor:"producers,omitempty" json:"producers,omitempty"`
+	Consumers []QueueConsumer `cbor:"consumers,omitempty" json:"consumers,omitempty"`
+}
+
+// QueueProducer binds env[Binding] to send to Queue (of this app).
+type QueueProducer struct {
+	Binding string `cbor:"binding" json:"binding"`
+	Queue   string `cbor:"queue" json:"queue"`
+}
+
+// QueueConsumer makes the app's queue handler consume Queue.
+type QueueConsumer struct {
+	Queue        string `cbor:"queue" json:"queue"`
+	MaxRetries   int    `cbor:"max_retries,omitempty" json:"max_retries,omitempty"`       // deliveries after the first; default 3
+	RetryDelayMs int64  `cbor:"retry_delay_ms,omitempty" json:"retry_delay_ms,omitempty"` // default delay of a retry
+	DeadLetter   string `cbor:"dead_letter,omitempty" json:"dead_letter,omitempty"`       // queue that receives messages out of retries
+	Batch        int    `cbor:"batch,omitempty" json:"batch,omitempty"`                   // messages per invocation; default 10
+	AckTimeoutMs int64  `cbor:"ack_timeout_ms,omitempty" json:"ack_timeout_ms,omitempty"` // redelivery when not acked in time; default 30s
+}
+
+// ServiceBinding binds env[Binding] to another app: its fetch handler
+// and, with Entrypoint, the methods of that exported class.
+type ServiceBinding struct {
+	Binding    string `cbor:"binding" json:"binding"`
+	App        string `cbor:"app" json:"app"`
+	Entrypoint string `cbor:"entrypoint,omitempty" json:"entrypoint,omitempty"`
 }
 
 // Limits are an app's per-invocation limits in a plain, serialisable form;
