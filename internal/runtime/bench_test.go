@@ -69,3 +69,20 @@ func BenchmarkWarmInstanceMemory(b *testing.B) {
 	pool.release(inst, false)
 	b.ReportMetric(float64(used)/1024, "KiB/instance")
 }
+
+// BenchmarkCompile measures turning a small bundle into bytecode, which a
+// never-loaded version pays once per node.
+func BenchmarkCompile(b *testing.B) {
+	rt := newTestRuntime(b, 0)
+	v := compile(b, rt, Limits{}, `export default { fetch(r) { const u = new URL(r.url); return Response.json({ hello: u.searchParams.get("name") ?? "world" }) } }`)
+	_ = v
+	dir := b.TempDir()
+	spec := VersionSpec{App: "t", ID: "x", Code: `var __kumo_main = (() => ({ default: { fetch() { return new Response("x") } } }))();`}
+	_ = dir
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := rt.Compile(spec); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

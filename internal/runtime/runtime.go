@@ -46,12 +46,13 @@ type ConsoleLine struct {
 
 // Runtime owns the Web API layer, the spare VMs and every pool.
 type Runtime struct {
-	cfg    Config
-	log    *slog.Logger
-	web    *webapi.Runtime
-	spares chan *blank
-	stop   chan struct{}
-	wg     sync.WaitGroup
+	cfg       Config
+	log       *slog.Logger
+	web       *webapi.Runtime
+	spares    chan *blank
+	compilers chan *compiler
+	stop      chan struct{}
+	wg        sync.WaitGroup
 
 	mu    sync.Mutex
 	pools map[*Pool]struct{}
@@ -86,13 +87,14 @@ func New(cfg Config) (*Runtime, error) {
 	var id [5]byte
 	_, _ = rand.Read(id[:])
 	rt := &Runtime{
-		cfg:    cfg,
-		log:    cfg.Logger.With("component", "runtime"),
-		web:    web,
-		spares: make(chan *blank, cfg.Spares),
-		stop:   make(chan struct{}),
-		pools:  make(map[*Pool]struct{}),
-		node:   base32.HexEncoding.WithPadding(base32.NoPadding).EncodeToString(id[:]),
+		cfg:       cfg,
+		log:       cfg.Logger.With("component", "runtime"),
+		web:       web,
+		spares:    make(chan *blank, cfg.Spares),
+		compilers: make(chan *compiler, 2),
+		stop:      make(chan struct{}),
+		pools:     make(map[*Pool]struct{}),
+		node:      base32.HexEncoding.WithPadding(base32.NoPadding).EncodeToString(id[:]),
 	}
 	if cfg.Spares > 0 {
 		rt.wg.Add(1)
@@ -116,6 +118,15 @@ func (rt *Runtime) Close() {
 		select {
 		case b := <-rt.spares:
 			b.close()
+			continue
+		default:
+		}
+		break
+	}
+	for {
+		select {
+		case c := <-rt.compilers:
+			c.vm.Close()
 			continue
 		default:
 		}
@@ -285,12 +296,12 @@ func (rt *Runtime) Compile(spec VersionSpec) (*Version, error) {
 	if err := limits.Validate(); err != nil {
 		return nil, err
 	}
-	vm, err := engine.New(engine.Config{}, "__unused", nil)
+	c, err := rt.takeCompiler()
 	if err != nil {
 		return nil, err
 	}
-	defer vm.Close()
-	code, err := vm.Compile(bundle.BundleFileName, spec.Code)
+	code, err := c.vm.Compile(bundle.BundleFileName, spec.Code)
+	rt.putCompiler(c)
 	if err != nil {
 		var exc *engine.Exception
 		if errors.As(err, &exc) && spec.SourceMap != nil {
@@ -304,6 +315,43 @@ func (rt *Runtime) Compile(spec VersionSpec) (*Version, error) {
 	}
 	return &Version{App: spec.App, ID: spec.ID, bytecode: code, sourceMap: spec.SourceMap, limits: limits,
 		bindings: spec.Bindings, envJSON: env}, nil
+}
+
+// takeCompiler returns a VM to compile with. Compiling runs no script, so
+// a VM is reused from compile to compile; making one costs more than most
+// compiles.
+func (rt *Runtime) takeCompiler() (*compiler, error) {
+	select {
+	case c := <-rt.compilers:
+		return c, nil
+	default:
+		vm, err := engine.New(engine.Config{}, "__unused", nil)
+		if err != nil {
+			return nil, err
+		}
+		return &compiler{vm: vm}, nil
+	}
+}
+
+// compilerUses bounds how many bundles one compile VM sees: the names a
+// compile interns stay in its atom table.
+const compilerUses = 256
+
+func (rt *Runtime) putCompiler(c *compiler) {
+	c.uses++
+	if c.uses < compilerUses {
+		select {
+		case rt.compilers <- c:
+			return
+		default:
+		}
+	}
+	c.vm.Close()
+}
+
+type compiler struct {
+	vm   *engine.VM
+	uses int
 }
 
 // NewPool makes the instance pool of a compiled version. Instances are

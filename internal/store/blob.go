@@ -1,7 +1,9 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -66,8 +68,36 @@ func (s *Store) PutBlob(ctx context.Context, name string, r io.Reader) (ObjectIn
 	return objectInfo(info), nil
 }
 
-// GetBlob returns the whole content of a blob, or ErrNotFound.
+// GetBlob returns the whole content of a blob, or ErrNotFound. A blob of
+// one chunk (most bundles) is read with one direct get of that chunk, about
+// ten times faster than the object store's reader, which sets up a
+// consumer; a version's cold start waits on this read.
 func (s *Store) GetBlob(ctx context.Context, name string) ([]byte, error) {
+	if err := checkBlobName(name); err != nil {
+		return nil, err
+	}
+	info, err := s.bundles.GetInfo(ctx, name)
+	if errors.Is(err, jetstream.ErrObjectNotFound) {
+		return nil, fmt.Errorf("reading blob %s: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading blob %s: %w", name, err)
+	}
+	if info.Chunks == 1 {
+		msg, err := s.bundlesStream.GetLastMsgForSubject(ctx, "$O."+BundlesBucket+".C."+info.NUID)
+		if err != nil {
+			return nil, fmt.Errorf("reading blob %s: %w", name, err)
+		}
+		want, err := jetstream.DecodeObjectDigest(info.Digest)
+		if err != nil {
+			return nil, fmt.Errorf("reading blob %s: %w", name, err)
+		}
+		got := sha256.Sum256(msg.Data)
+		if uint64(len(msg.Data)) != info.Size || !bytes.Equal(got[:], want) {
+			return nil, fmt.Errorf("reading blob %s: content does not match its digest", name)
+		}
+		return msg.Data, nil
+	}
 	rc, err := s.OpenBlob(ctx, name)
 	if err != nil {
 		return nil, err

@@ -67,7 +67,9 @@ type Store struct {
 	js      jetstream.JetStream
 	meta    jetstream.KeyValue
 	bundles jetstream.ObjectStore
-	logs    jetstream.Stream
+	// bundlesStream is the stream behind bundles.
+	bundlesStream jetstream.Stream
+	logs          jetstream.Stream
 
 	// life ends when Close starts; watchers and log followers stop on it.
 	life    context.Context
@@ -259,6 +261,12 @@ func (s *Store) provision(ctx context.Context) error {
 	})
 	if err != nil {
 		return fmt.Errorf("provisioning object store %s: %w", BundlesBucket, err)
+	}
+	// The object store's own stream, for reading one-chunk blobs with a
+	// single direct get (see GetBlob).
+	s.bundlesStream, err = s.js.Stream(ctx, "OBJ_"+BundlesBucket)
+	if err != nil {
+		return fmt.Errorf("opening the stream of object store %s: %w", BundlesBucket, err)
 	}
 	s.logs, err = s.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:              LogsStream,
