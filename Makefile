@@ -2,7 +2,7 @@
 # code is committed.
 
 .PHONY: proto
-# Regenerate proto/kumo/v1 from control.proto. Needs protoc (Debian:
+# Regenerate proto/kumo/v1 from its .proto files. Needs protoc (Debian:
 # apt-get install protobuf-compiler); the Go plugins are pinned as tools in
 # go.mod and run with `go tool`.
 proto:
@@ -11,4 +11,4 @@ proto:
 		--plugin=protoc-gen-connect-go="$$(go tool -n protoc-gen-connect-go)" \
 		--go_out=. --go_opt=paths=source_relative \
 		--connect-go_out=. --connect-go_opt=paths=source_relative \
-		proto/kumo/v1/control.proto
+		proto/kumo/v1/*.proto

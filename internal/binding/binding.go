@@ -6,6 +6,7 @@ package binding
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"time"
 )
@@ -155,3 +156,20 @@ type ServiceResponse struct {
 	Headers string // "name:value\n" lines
 	Body    io.ReadCloser
 }
+
+// ServiceError is a service call the platform could not complete: no such
+// app, no active version, overload, or a limit the called app hit. An
+// exception thrown by the called app's code is not one: it comes back as
+// the engine's *engine.Exception, its name and message kept.
+type ServiceError struct {
+	App    string // the app called
+	Reason string // as usage outcomes and the Kumo-Error header name it: "no-app", "overloaded", "exceeded-cpu", ...
+	Msg    string // one sentence for people
+	Err    error  // the cause, when there is one (e.g. *engine.LimitError)
+}
+
+func (e *ServiceError) Error() string {
+	return fmt.Sprintf("app %q: %s (%s)", e.App, e.Msg, e.Reason)
+}
+
+func (e *ServiceError) Unwrap() error { return e.Err }

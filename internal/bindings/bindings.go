@@ -16,11 +16,31 @@ import (
 type Deps struct {
 	Store  *store.Store
 	Logger *slog.Logger
+	// Secrets gives the values of the secrets a manifest declares; nil
+	// refuses manifests that declare any.
+	Secrets SecretSource
+	// Services finds the apps service bindings call (the node); nil makes
+	// every service call fail with a clear error.
+	Services ServiceResolver
 }
 
 // Build returns the binding set of one version of appName. Each kind's
 // constructor lives in the file of that kind.
 func Build(ctx context.Context, d Deps, appName string, m app.Manifest) (*binding.Set, error) {
-	set := &binding.Set{Vars: m.Vars}
+	set := &binding.Set{Vars: cloneVars(m.Vars)}
+	var err error
+	if set.Secrets, err = secretValues(ctx, d, appName, m.Secrets); err != nil {
+		return nil, err
+	}
+	if set.Queues, err = queues(ctx, d, appName, m); err != nil {
+		return nil, err
+	}
+	if set.KV, err = kvNamespaces(d, appName, m.KV); err != nil {
+		return nil, err
+	}
+	if set.Buckets, err = buckets(d, appName, m.Buckets); err != nil {
+		return nil, err
+	}
+	set.Services = services(d, m)
 	return set, nil
 }

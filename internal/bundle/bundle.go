@@ -157,6 +157,8 @@ func esbuildOptions(dir, entry string, minify bool) api.BuildOptions {
 		MinifyWhitespace:  minify,
 		MinifyIdentifiers: minify,
 		MinifySyntax:      minify,
+		// "cloudflare:workers" and "kumo" (virtual.go).
+		Plugins: []api.Plugin{virtualModulesPlugin()},
 	}
 }
 

@@ -44,6 +44,18 @@ type controlClient struct {
 // It speaks the Connect protocol over HTTP/1.1 or 2, so it needs nothing
 // from the server beyond plain HTTP.
 func (o clientOptions) dial() (*controlClient, error) {
+	hc, server, opts, err := o.connection()
+	if err != nil {
+		return nil, err
+	}
+	c := kumov1connect.NewControlClient(hc, server, opts...)
+	return &controlClient{ControlClient: c, server: server}, nil
+}
+
+// connection returns what a client of any control-plane service needs:
+// the HTTP client, the server's base URL and the options that add the
+// token.
+func (o clientOptions) connection() (*http.Client, string, []connect.ClientOption, error) {
 	server := cmp.Or(o.server, os.Getenv("KUMO_SERVER"), DefaultServer)
 	if !strings.Contains(server, "://") {
 		server = "http://" + server
@@ -51,14 +63,13 @@ func (o clientOptions) dial() (*controlClient, error) {
 	server = strings.TrimRight(server, "/")
 	token := strings.TrimSpace(cmp.Or(o.token, os.Getenv("KUMO_TOKEN")))
 	if token == "" {
-		return nil, errors.New("no token: pass --token or set KUMO_TOKEN (kumo serve writes an admin token to <data>/admin.token)")
+		return nil, "", nil, errors.New("no token: pass --token or set KUMO_TOKEN (kumo serve writes an admin token to <data>/admin.token)")
 	}
 	hc := &http.Client{Transport: &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		ResponseHeaderTimeout: 5 * time.Minute, // deploys bundle and check on the server
 	}}
-	c := kumov1connect.NewControlClient(hc, server, connect.WithInterceptors(bearerToken(token)))
-	return &controlClient{ControlClient: c, server: server}, nil
+	return hc, server, []connect.ClientOption{connect.WithInterceptors(bearerToken(token))}, nil
 }
 
 // explain turns a control-plane error into one a person can act on: the

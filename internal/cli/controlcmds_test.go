@@ -17,6 +17,7 @@ import (
 	"github.com/kumo-dev/kumo/internal/cli"
 	"github.com/kumo-dev/kumo/internal/control"
 	"github.com/kumo-dev/kumo/internal/runtime"
+	"github.com/kumo-dev/kumo/internal/secrets"
 	"github.com/kumo-dev/kumo/internal/store"
 	"github.com/kumo-dev/kumo/internal/testutil"
 )
@@ -31,7 +32,11 @@ func controlServer(t *testing.T) (url, admin string, st *store.Store) {
 		t.Fatal(err)
 	}
 	t.Cleanup(rt.Close)
-	svc, err := control.New(control.Config{Store: st, Runtime: rt, Logger: testutil.Logger(t)})
+	key, _, err := secrets.EnsureKey(t.Context(), st, filepath.Join(t.TempDir(), secrets.KeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := control.New(control.Config{Store: st, Runtime: rt, Logger: testutil.Logger(t), Secrets: secrets.NewStore(st, key)})
 	if err != nil {
 		t.Fatal(err)
 	}

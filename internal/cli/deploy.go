@@ -17,6 +17,7 @@ import (
 
 	"github.com/kumo-dev/kumo/internal/app"
 	"github.com/kumo-dev/kumo/internal/bundle"
+	"github.com/kumo-dev/kumo/internal/manifest"
 	kumov1 "github.com/kumo-dev/kumo/proto/kumo/v1"
 )
 
@@ -38,7 +39,10 @@ func newDeployCmd() *cobra.Command {
 		Long: `Deploy a new version of an app and make it serve.
 
 A folder is bundled locally and uploaded; a .tar.gz, .tgz or .zip file is
-uploaded as is and bundled by the server. The app name defaults to the
+uploaded as is and bundled by the server. The folder's kumo.yaml (or
+kumo.json; see docs/manifest.md) goes along: its main is the entry, its
+limits, vars, bindings, triggers and hosts apply, and the flags below
+override them. The app name defaults to the manifest's name, then to the
 folder's (or archive's) name. The server checks the version completely
 (syntax, top-level errors, handlers, host claims) before storing anything.
 
@@ -111,11 +115,18 @@ func runDeploy(ctx context.Context, out io.Writer, src string, o *deployOptions)
 		return fmt.Errorf("reading %s: %w", src, err)
 	}
 	// Name the app first: a bad name is reported before any bundling.
-	var name, format string
+	var (
+		name, format string
+		mf           *manifest.Manifest
+		archive      []byte
+	)
 	if fi.IsDir() {
 		abs, err := filepath.Abs(src)
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", src, err)
+		}
+		if mf, err = manifest.Load(abs); err != nil {
+			return fmt.Errorf("reading the manifest of %s:\n%w", src, err)
 		}
 		src, name = abs, filepath.Base(abs)
 	} else {
@@ -129,6 +140,16 @@ func runDeploy(ctx context.Context, out io.Writer, src string, o *deployOptions)
 		if format == "" {
 			return fmt.Errorf("%s is neither a folder nor a .tar.gz, .tgz or .zip archive", src)
 		}
+		if archive, err = os.ReadFile(src); err != nil {
+			return fmt.Errorf("reading %s: %w", src, err)
+		}
+		// The server reads the archive's manifest; here it only names the app.
+		if mf, err = manifest.FromArchive(archive, format); err != nil {
+			return fmt.Errorf("reading the manifest in %s:\n%w", src, err)
+		}
+	}
+	if mf != nil {
+		name = cmp.Or(mf.Name, name)
 	}
 	req.App = cmp.Or(o.app, name)
 	if err := app.ValidName(req.App); err != nil {
@@ -137,7 +158,11 @@ func runDeploy(ctx context.Context, out io.Writer, src string, o *deployOptions)
 
 	var what string
 	if format == "" {
-		res, err := bundle.Build(bundle.Options{Dir: src, Entry: o.entry})
+		entry := o.entry
+		if entry == "" && mf != nil {
+			entry = mf.Main
+		}
+		res, err := bundle.Build(bundle.Options{Dir: src, Entry: entry})
 		if err != nil {
 			var be *bundle.Error
 			if errors.As(err, &be) {
@@ -145,15 +170,19 @@ func runDeploy(ctx context.Context, out io.Writer, src string, o *deployOptions)
 			}
 			return err
 		}
+		for _, in := range res.Inputs {
+			if filepath.Base(in) == manifest.DevVarsFile {
+				return fmt.Errorf("bundling %s: the code imports %s (local secrets for kumo dev); it is never deployed", src, in)
+			}
+		}
 		req.Source = &kumov1.DeployRequest_Bundle{Bundle: &kumov1.Bundle{Code: res.Code, SourceMap: res.SourceMapJSON, Entry: res.Entry}}
+		if mf != nil {
+			req.Manifest = &kumov1.Manifest{File: mf.File, Content: mf.Raw}
+		}
 		what = "bundled from " + res.Entry
 	} else {
-		data, err := os.ReadFile(src)
-		if err != nil {
-			return fmt.Errorf("reading %s: %w", src, err)
-		}
-		req.Source = &kumov1.DeployRequest_Archive{Archive: &kumov1.Archive{Data: data, Format: format, Entry: o.entry}}
-		what = fmt.Sprintf("bundled by the server from %s (%s)", filepath.Base(src), formatBytes(int64(len(data))))
+		req.Source = &kumov1.DeployRequest_Archive{Archive: &kumov1.Archive{Data: archive, Format: format, Entry: o.entry}}
+		what = fmt.Sprintf("bundled by the server from %s (%s)", filepath.Base(src), formatBytes(int64(len(archive))))
 	}
 
 	c, err := o.dial()

@@ -2,14 +2,19 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kumo-dev/kumo/internal/bindings"
 	"github.com/kumo-dev/kumo/internal/dev"
 	"github.com/kumo-dev/kumo/internal/runtime"
+	"github.com/kumo-dev/kumo/internal/store"
 )
 
 func newDevCmd() *cobra.Command {
@@ -40,8 +45,23 @@ type devOptions struct {
 	allowPrivate, noWatch, quiet bool
 }
 
-func runDev(ctx context.Context, cmd *cobra.Command, o devOptions) error {
+func runDev(ctx context.Context, cmd *cobra.Command, o devOptions) (err error) {
 	logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if fi, serr := os.Stat(o.dir); serr != nil || !fi.IsDir() {
+		return fmt.Errorf("app folder %s: not a directory", o.dir)
+	}
+	// The app's KV data, buckets and queues live in an embedded store in
+	// DIR/.kumo, kept between runs.
+	st, err := store.Open(ctx, store.Config{DataDir: filepath.Join(o.dir, ".kumo"), Logger: logger,
+		MaxStore: 1 << 30})
+	if err != nil {
+		return fmt.Errorf("opening the dev store in %s: %w", filepath.Join(o.dir, ".kumo"), err)
+	}
+	defer func() {
+		if cerr := st.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("closing store: %w", cerr))
+		}
+	}()
 	out := cmd.OutOrStdout()
 	var rec runtime.Recorder = accessLog{w: out}
 	if o.quiet {
@@ -61,7 +81,8 @@ func runDev(ctx context.Context, cmd *cobra.Command, o devOptions) error {
 	}
 	defer rt.Close()
 	srv, err := dev.New(dev.Config{Dir: o.dir, Runtime: rt, Logger: logger,
-		Limits: runtime.Limits{AllowPrivateNet: o.allowPrivate}, NoWatch: o.noWatch})
+		Limits: runtime.Limits{AllowPrivateNet: o.allowPrivate}, NoWatch: o.noWatch,
+		Bindings: bindings.Deps{Store: st, Logger: logger}})
 	if srv == nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"os/signal"
 	"syscall"
 
@@ -14,9 +15,15 @@ import (
 
 // Main runs the command line and returns the process exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
+	return MainIO(args, os.Stdin, stdout, stderr)
+}
+
+// MainIO is Main with standard input given (`kumo secret put` reads it).
+func MainIO(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	root := newRoot(stdout, stderr)
+	root.SetIn(stdin)
 	root.SetArgs(args)
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(stderr, "kumo:", err)
@@ -37,5 +44,8 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newDevCmd(), newServeCmd())
 	root.AddCommand(newDeployCmd(), newAppsCmd(), newVersionsCmd(), newRollbackCmd(), newRmCmd(),
 		newLogsCmd(), newUsageCmd(), newTokenCmd())
+	root.AddCommand(newSecretCmd())
+	root.AddCommand(newQueueCmd(), newTriggerCmd())
+	root.AddCommand(newKVCmd())
 	return root
 }

@@ -14,10 +14,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kumo-dev/kumo/internal/bindings"
 	"github.com/kumo-dev/kumo/internal/control"
 	"github.com/kumo-dev/kumo/internal/node"
 	"github.com/kumo-dev/kumo/internal/runtime"
+	"github.com/kumo-dev/kumo/internal/secrets"
 	"github.com/kumo-dev/kumo/internal/store"
+	"github.com/kumo-dev/kumo/internal/triggers"
 )
 
 func newServeCmd() *cobra.Command {
@@ -32,7 +35,8 @@ at /metrics.
 
 State lives in an embedded NATS JetStream server under --data, or on an
 existing NATS server or cluster with --nats. The admin token is written to
-<data>/admin.token at the first start.`,
+<data>/admin.token at the first start, and the key that encrypts apps'
+secrets to <data>/secrets.key (every node of a cluster needs the same one).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runServe(cmd.Context(), cmd, o)
@@ -48,6 +52,10 @@ existing NATS server or cluster with --nats. The admin token is written to
 	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may run on shutdown")
 	f.BoolVar(&o.pprof, "pprof", false, "serve Go profiles at /debug/pprof/ on the control listener")
 	f.StringVar(&o.httpImpl, "http", "fast", `HTTP server of the data plane: "fast" (fasthttp, HTTP/1.1) or "std" (net/http, also HTTP/2)`)
+	// Tests only: how long a cron minute lasts, so "* * * * *" can fire
+	// every second. Every node sharing a store must agree.
+	f.DurationVar(&o.cronMinute, "cron-minute", 0, "length of a cron minute (testing)")
+	_ = f.MarkHidden("cron-minute")
 	return cmd
 }
 
@@ -56,6 +64,7 @@ type serveOptions struct {
 	httpImpl                      string
 	allowPrivate, pprof           bool
 	idleVersion, shutdownTimeout  time.Duration
+	cronMinute                    time.Duration
 }
 
 // runServe wires a node: store, telemetry, runtime, node, control plane,
@@ -80,6 +89,29 @@ func runServe(ctx context.Context, cmd *cobra.Command, o serveOptions) (err erro
 		}
 	}()
 
+	// Secrets are sealed with <data>/secrets.key; every node of a cluster
+	// needs the same file (see docs/manifest.md).
+	// Without the file on a node of a cluster that has one, the node runs
+	// but cannot read or write secrets until it gets a copy.
+	keyPath := filepath.Join(o.data, secrets.KeyFile)
+	var (
+		sec       *secrets.Store
+		secSource bindings.SecretSource
+	)
+	switch secretKey, keyCreated, kerr := secrets.EnsureKey(ctx, st, keyPath); {
+	case errors.Is(kerr, secrets.ErrNoKey):
+		logger.Warn("running without the secrets key: apps that declare secrets will not load here", "error", kerr)
+		secSource = secrets.Unavailable{Reason: kerr}
+	case kerr != nil:
+		return kerr
+	default:
+		if keyCreated {
+			fmt.Fprintf(out, "secrets key written to %s (copy it to every node of a cluster; back it up)\n", keyPath)
+		}
+		sec = secrets.NewStore(st, secretKey)
+		secSource = sec
+	}
+
 	tel, err := node.NewTelemetry(node.TelemetryConfig{Store: st, Logger: logger})
 	if err != nil {
 		return err
@@ -99,14 +131,24 @@ func runServe(ctx context.Context, cmd *cobra.Command, o serveOptions) (err erro
 	}
 	defer rt.Close()
 
-	n, err := node.New(ctx, node.Config{Store: st, Runtime: rt, Telemetry: tel, Logger: logger,
-		IdleVersion: o.idleVersion, AllowPrivateNet: o.allowPrivate})
+	trig, err := triggers.New(ctx, triggers.Config{Store: st, Logger: logger, CronMinute: o.cronMinute,
+		OnEvent: func(a, v, level, msg string) { tel.Event(a, v, "", level, msg) }})
 	if err != nil {
 		return err
 	}
+	n, err := node.New(ctx, node.Config{Store: st, Runtime: rt, Telemetry: tel, Logger: logger,
+		IdleVersion: o.idleVersion, AllowPrivateNet: o.allowPrivate, OnActive: trig.SetActive, Secrets: secSource})
+	if err != nil {
+		trig.Close()
+		return err
+	}
 	defer n.Close()
+	// Queue consumers and crons run handlers through the node; they stop
+	// (finishing what they run) before it closes.
+	trig.Start(n)
+	defer trig.Close()
 
-	svc, err := control.New(control.Config{Store: st, Runtime: rt, Logger: logger})
+	svc, err := control.New(control.Config{Store: st, Runtime: rt, Logger: logger, Secrets: sec, Triggers: trig})
 	if err != nil {
 		return fmt.Errorf("starting control plane: %w", err)
 	}

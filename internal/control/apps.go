@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/kumo-dev/kumo/internal/app"
+	"github.com/kumo-dev/kumo/internal/queue"
 	kumov1 "github.com/kumo-dev/kumo/proto/kumo/v1"
 )
 
@@ -258,6 +259,15 @@ func (s *Service) DeleteApp(ctx context.Context, req *connect.Request[kumov1.Del
 		if err := s.st.Delete(ctx, k); err != nil {
 			return nil, internal("deleting usage", err)
 		}
+	}
+	if s.cfg.Secrets != nil {
+		if err := s.cfg.Secrets.DeleteApp(ctx, name); err != nil {
+			return nil, internal("deleting secrets", err)
+		}
+	}
+	// The record says "deleted" already, so no node consumes the queues.
+	if _, err := queue.NewBroker(s.st, s.log).DeleteApp(ctx, name); err != nil {
+		return nil, internal("deleting queues", err)
 	}
 	if err := s.st.Delete(ctx, app.AppKey(name)); err != nil {
 		return nil, internal("deleting app record", err)

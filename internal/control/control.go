@@ -19,7 +19,9 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/kumo-dev/kumo/internal/runtime"
+	"github.com/kumo-dev/kumo/internal/secrets"
 	"github.com/kumo-dev/kumo/internal/store"
+	"github.com/kumo-dev/kumo/internal/triggers"
 	"github.com/kumo-dev/kumo/proto/kumo/v1/kumov1connect"
 )
 
@@ -38,6 +40,13 @@ type Config struct {
 	Store   *store.Store     // required
 	Runtime *runtime.Runtime // required: deploys are instantiated to be checked
 	Logger  *slog.Logger
+	// Secrets stores apps' secrets (kumo.v1.Secrets) and lets deploys
+	// check that declared secrets are set; nil refuses both.
+	Secrets *secrets.Store
+	// Triggers runs this node's queue consumers and crons; kumo.v1.Queues
+	// fires handlers by hand through it. Nil: queue stats and dead letters
+	// still work, manual triggers are refused.
+	Triggers *triggers.Manager
 
 	// MaxVersions is how many versions of an app are kept; older inactive
 	// ones are deleted after a deploy. Active versions are never deleted.
@@ -127,9 +136,25 @@ func Handler(svc *Service) (string, http.Handler) {
 	)
 }
 
-// Mount registers the service's handler on mux.
+// SecretsHandler returns the path and handler of kumo.v1.Secrets, which
+// authenticates like the control service.
+func SecretsHandler(svc *Service) (string, http.Handler) {
+	return kumov1connect.NewSecretsHandler(svc,
+		connect.WithInterceptors(&authInterceptor{svc: svc}),
+		connect.WithReadMaxBytes(secrets.MaxValueBytes+1<<20),
+	)
+}
+
+// Mount registers the handlers of the control services on mux:
+// kumo.v1.Control, kumo.v1.Secrets and kumo.v1.Queues.
 func Mount(mux *http.ServeMux, svc *Service) {
 	path, h := Handler(svc)
+	mux.Handle(path, h)
+	path, h = SecretsHandler(svc)
+	mux.Handle(path, h)
+	path, h = QueuesHandler(svc)
+	mux.Handle(path, h)
+	path, h = KVHandler(svc)
 	mux.Handle(path, h)
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"github.com/kumo-dev/kumo/internal/app"
 	"github.com/kumo-dev/kumo/internal/app/appruntime"
 	"github.com/kumo-dev/kumo/internal/bundle"
+	"github.com/kumo-dev/kumo/internal/manifest"
 	"github.com/kumo-dev/kumo/internal/store"
 	kumov1 "github.com/kumo-dev/kumo/proto/kumo/v1"
 )
@@ -42,7 +44,14 @@ const maxUpdateAttempts = 100
 // activated if it is not active.
 func (s *Service) Deploy(ctx context.Context, req *connect.Request[kumov1.DeployRequest]) (*connect.Response[kumov1.DeployResponse], error) {
 	m := req.Msg
+	reqMf, err := requestManifest(m.GetManifest())
+	if err != nil {
+		return nil, err
+	}
 	name := m.GetApp()
+	if name == "" && reqMf != nil {
+		name = reqMf.Name
+	}
 	if err := allow(ctx, name); err != nil {
 		return nil, err
 	}
@@ -57,20 +66,39 @@ func (s *Service) Deploy(ctx context.Context, req *connect.Request[kumov1.Deploy
 	if percent < 0 || percent > 100 {
 		return nil, fail(reasonBadRequest, fmt.Sprintf("percent %d: must be between 0 and 100", percent))
 	}
-	manifest := app.Manifest{Limits: limitsFromProto(m.GetLimits()), Vars: m.GetVars()}
-	if err := manifest.Validate(); err != nil {
-		return nil, fail(reasonBadRequest, err.Error())
-	}
-	if err := appruntime.Limits(manifest.Limits).WithDefaults().Validate(); err != nil {
+	flags := app.Manifest{Limits: limitsFromProto(m.GetLimits()), Vars: m.GetVars()}
+	if err := flags.Validate(); err != nil {
 		return nil, fail(reasonBadRequest, err.Error())
 	}
 
-	content, err := s.source(name, m)
+	content, archMf, err := s.source(name, m)
 	if err != nil {
 		return nil, err
 	}
-	manifest.Entry = content.Manifest.Entry
-	content.Manifest = manifest
+	mf := reqMf
+	if archMf != nil {
+		if reqMf != nil {
+			return nil, fail(reasonBadRequest, fmt.Sprintf("the archive holds %s and the request carries a manifest: give one", archMf.File))
+		}
+		mf = archMf
+	}
+	spec := applyFlags(mf, flags)
+	spec.Entry = content.Manifest.Entry
+	if err := manifest.Validate(name, spec); err != nil {
+		return nil, fail(reasonBadManifest, err.Error())
+	}
+	if err := appruntime.Limits(spec.Limits).WithDefaults().Validate(); err != nil {
+		return nil, fail(reasonBadRequest, err.Error())
+	}
+	if hosts == nil && mf != nil && len(mf.Hosts) > 0 {
+		if hosts, err = normalizeHosts(mf.Hosts); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.checkReferences(ctx, name, spec, mf); err != nil {
+		return nil, err
+	}
+	content.Manifest = spec
 	data, id, err := app.EncodeContent(content)
 	if err != nil {
 		return nil, internal("encoding version", err)
@@ -111,7 +139,7 @@ func (s *Service) Deploy(ctx context.Context, req *connect.Request[kumov1.Deploy
 		vrec, _ := json.Marshal(app.VersionRecord{
 			ID: id, App: name, Created: time.Now().UTC(),
 			Message: m.GetMessage(), Author: author, Size: int64(len(data)),
-			Entry: manifest.Entry, Limits: manifest.Limits, Vars: manifest.Vars, Blob: id,
+			Entry: spec.Entry, Limits: spec.Limits, Vars: spec.Vars, Blob: id,
 		})
 		if _, err := s.st.Create(ctx, verKey, vrec); errors.Is(err, store.ErrExists) {
 			unchanged = true // an identical deploy won the race
@@ -157,32 +185,33 @@ func (s *Service) Deploy(ctx context.Context, req *connect.Request[kumov1.Deploy
 }
 
 // source returns the content's code, source map and entry, from a
-// prebuilt bundle or by unpacking and bundling an archive.
-func (s *Service) source(name string, m *kumov1.DeployRequest) (app.Content, error) {
+// prebuilt bundle or by unpacking and bundling an archive, and the
+// archive's manifest when it has one.
+func (s *Service) source(name string, m *kumov1.DeployRequest) (app.Content, *manifest.Manifest, error) {
 	switch src := m.GetSource().(type) {
 	case *kumov1.DeployRequest_Bundle:
 		b := src.Bundle
 		if strings.TrimSpace(b.GetCode()) == "" {
-			return app.Content{}, fail(reasonBadRequest, "bundle.code is empty")
+			return app.Content{}, nil, fail(reasonBadRequest, "bundle.code is empty")
 		}
 		if n := int64(len(b.GetCode()) + len(b.GetSourceMap())); n > s.cfg.MaxBundleBytes {
-			return app.Content{}, fail(reasonTooLarge, fmt.Sprintf("bundle is %d bytes, over the limit of %d", n, s.cfg.MaxBundleBytes))
+			return app.Content{}, nil, fail(reasonTooLarge, fmt.Sprintf("bundle is %d bytes, over the limit of %d", n, s.cfg.MaxBundleBytes))
 		}
-		return app.Content{Code: b.GetCode(), SourceMap: b.GetSourceMap(), Manifest: app.Manifest{Entry: b.GetEntry()}}, nil
+		return app.Content{Code: b.GetCode(), SourceMap: b.GetSourceMap(), Manifest: app.Manifest{Entry: b.GetEntry()}}, nil, nil
 	case *kumov1.DeployRequest_Archive:
 		return s.buildArchive(name, src.Archive)
 	default:
-		return app.Content{}, fail(reasonBadRequest, "give the code as a bundle or an archive")
+		return app.Content{}, nil, fail(reasonBadRequest, "give the code as a bundle or an archive")
 	}
 }
 
-func (s *Service) buildArchive(name string, a *kumov1.Archive) (app.Content, error) {
+func (s *Service) buildArchive(name string, a *kumov1.Archive) (app.Content, *manifest.Manifest, error) {
 	if n := int64(len(a.GetData())); n > s.cfg.MaxArchiveBytes {
-		return app.Content{}, fail(reasonTooLarge, fmt.Sprintf("archive is %d bytes, over the limit of %d", n, s.cfg.MaxArchiveBytes))
+		return app.Content{}, nil, fail(reasonTooLarge, fmt.Sprintf("archive is %d bytes, over the limit of %d", n, s.cfg.MaxArchiveBytes))
 	}
 	tmp, err := os.MkdirTemp("", "kumo-deploy-*")
 	if err != nil {
-		return app.Content{}, internal("unpacking archive", err)
+		return app.Content{}, nil, internal("unpacking archive", err)
 	}
 	defer os.RemoveAll(tmp)
 	// Compare real paths: the temp dir may sit behind a symlink (macOS).
@@ -193,40 +222,145 @@ func (s *Service) buildArchive(name string, a *kumov1.Archive) (app.Content, err
 	if err := unpack(a.GetData(), strings.ToLower(a.GetFormat()), tmp, lim); err != nil {
 		var ae *archiveError
 		if errors.As(err, &ae) && ae.tooLarge {
-			return app.Content{}, fail(reasonTooLarge, ae.msg)
+			return app.Content{}, nil, fail(reasonTooLarge, ae.msg)
 		}
-		return app.Content{}, fail(reasonBadArchive, err.Error())
+		return app.Content{}, nil, fail(reasonBadArchive, err.Error())
 	}
 	root := appRoot(tmp)
-	res, err := bundle.Build(bundle.Options{Dir: root, Entry: a.GetEntry()})
+	mf, err := manifest.Load(root)
+	if err != nil {
+		return app.Content{}, nil, fail(reasonBadManifest, err.Error())
+	}
+	entry := a.GetEntry()
+	if entry == "" && mf != nil {
+		entry = mf.Main
+	}
+	res, err := bundle.Build(bundle.Options{Dir: root, Entry: entry})
 	if err != nil {
 		var be *bundle.Error
 		if errors.As(err, &be) {
-			return app.Content{}, fail(reasonBuildFailed, name, be.Error())
+			return app.Content{}, nil, fail(reasonBuildFailed, name, be.Error())
 		}
 		// Other build errors name the temporary folder; keep them relative.
 		msg := strings.ReplaceAll(err.Error(), root+string(filepath.Separator), "")
 		msg = strings.ReplaceAll(msg, root, ".")
-		return app.Content{}, fail(reasonBuildFailed, name, msg)
+		return app.Content{}, nil, fail(reasonBuildFailed, name, msg)
 	}
 	// The bundler follows imports wherever they lead; code uploaded to the
 	// server must not pull in the server's own files.
 	for _, in := range res.Inputs {
 		if rel, err := filepath.Rel(root, in); err != nil || !filepath.IsLocal(rel) {
-			return app.Content{}, fail(reasonBadArchive, "an import resolves to a file outside the archive")
+			return app.Content{}, nil, fail(reasonBadArchive, "an import resolves to a file outside the archive")
+		}
+		if filepath.Base(in) == manifest.DevVarsFile {
+			return app.Content{}, nil, fail(reasonBadArchive, "the code imports "+manifest.DevVarsFile+" (local secrets for kumo dev); it is never bundled")
 		}
 	}
 	if n := int64(len(res.Code) + len(res.SourceMapJSON)); n > s.cfg.MaxBundleBytes {
-		return app.Content{}, fail(reasonTooLarge, fmt.Sprintf("bundle is %d bytes, over the limit of %d", n, s.cfg.MaxBundleBytes))
+		return app.Content{}, nil, fail(reasonTooLarge, fmt.Sprintf("bundle is %d bytes, over the limit of %d", n, s.cfg.MaxBundleBytes))
 	}
-	return app.Content{Code: res.Code, SourceMap: res.SourceMapJSON, Manifest: app.Manifest{Entry: res.Entry}}, nil
+	return app.Content{Code: res.Code, SourceMap: res.SourceMapJSON, Manifest: app.Manifest{Entry: res.Entry}}, mf, nil
+}
+
+// requestManifest parses the manifest a deploy request carries; nil when
+// it carries none.
+func requestManifest(pm *kumov1.Manifest) (*manifest.Manifest, error) {
+	if pm == nil || (pm.GetFile() == "" && len(pm.GetContent()) == 0) {
+		return nil, nil
+	}
+	file := pm.GetFile()
+	if file == "" {
+		file = "kumo.yaml"
+	}
+	if !manifest.IsFileName(file) {
+		return nil, fail(reasonBadRequest, fmt.Sprintf("manifest.file %q: want kumo.yaml, kumo.yml or kumo.json", file))
+	}
+	if n := len(pm.GetContent()); n > manifest.MaxSize {
+		return nil, fail(reasonTooLarge, fmt.Sprintf("%s is %d bytes, over the limit of %d", file, n, manifest.MaxSize))
+	}
+	mf, err := manifest.Parse(file, pm.GetContent())
+	if err != nil {
+		return nil, fail(reasonBadManifest, err.Error())
+	}
+	return mf, nil
+}
+
+// applyFlags returns the manifest's version settings with the request's
+// vars and non-zero limits on top.
+func applyFlags(mf *manifest.Manifest, flags app.Manifest) app.Manifest {
+	var m app.Manifest
+	if mf != nil {
+		m = mf.App
+	}
+	if len(flags.Vars) > 0 {
+		vars := make(map[string]string, len(m.Vars)+len(flags.Vars))
+		maps.Copy(vars, m.Vars)
+		maps.Copy(vars, flags.Vars)
+		m.Vars = vars
+	}
+	l, f := &m.Limits, flags.Limits
+	for _, p := range []struct {
+		dst *int64
+		v   int64
+	}{
+		{&l.CPUMs, f.CPUMs}, {&l.TimeoutMs, f.TimeoutMs}, {&l.MemoryMB, f.MemoryMB},
+		{&l.Subrequests, f.Subrequests}, {&l.Instances, f.Instances},
+		{&l.RequestBodyMB, f.RequestBodyMB}, {&l.ResponseBodyMB, f.ResponseBodyMB},
+		{&l.IdleTimeoutMs, f.IdleTimeoutMs},
+	} {
+		if p.v != 0 {
+			*p.dst = p.v
+		}
+	}
+	return m
+}
+
+// checkReferences refuses a version whose manifest names what does not
+// exist: a service binding to an app that is not deployed, a secret that
+// is not set. Every problem is named, with its manifest line when mf
+// holds it.
+func (s *Service) checkReferences(ctx context.Context, name string, m app.Manifest, mf *manifest.Manifest) error {
+	var probs []string
+	at := func(path string) string {
+		if mf != nil {
+			return mf.Position(path) + ": " + path
+		}
+		return path
+	}
+	for i, svc := range m.Services {
+		rec, _, err := s.readApp(ctx, svc.App)
+		if err != nil {
+			return err
+		}
+		if rec == nil || rec.Deleted {
+			probs = append(probs, fmt.Sprintf("%s: no app %q", at(fmt.Sprintf("services[%d].app", i)), svc.App))
+		}
+	}
+	if len(m.Secrets) > 0 {
+		if s.cfg.Secrets == nil {
+			return fail(reasonNoSecrets)
+		}
+		missing, err := s.cfg.Secrets.Missing(ctx, name, m.Secrets)
+		if err != nil {
+			return internal("checking secrets", err)
+		}
+		for _, n := range missing {
+			i := slices.Index(m.Secrets, n)
+			probs = append(probs, fmt.Sprintf("%s: secret %q of app %q is not set: run kumo secret put %s %s",
+				at(fmt.Sprintf("secrets[%d]", i)), n, name, name, n))
+		}
+	}
+	if len(probs) > 0 {
+		return fail(reasonMissingRef, strings.Join(probs, "\n"))
+	}
+	return nil
 }
 
 // check compiles the version and starts one instance of it, as a node
 // would: this catches syntax errors (with positions mapped to the user's
 // files), a top level that throws, and a module with no handler.
 func (s *Service) check(ctx context.Context, name, id string, c app.Content) error {
-	spec, err := appruntime.Spec(name, id, c)
+	spec, err := appruntime.Spec(name, id, c, nil)
 	if err != nil {
 		return fail(reasonBadRequest, err.Error())
 	}

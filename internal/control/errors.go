@@ -36,6 +36,11 @@ const (
 	reasonTokenNotFound
 	reasonTokenNameTaken
 	reasonContended
+	reasonBadManifest
+	reasonMissingRef
+	reasonSecretNotFound
+	reasonNoSecrets
+	reasonBindingNotFound
 	reasonInternal
 	numReasons
 )
@@ -72,6 +77,11 @@ var errorTable = [numReasons]errorDef{
 	reasonTokenNotFound:   {"TOKEN_NOT_FOUND", connect.CodeNotFound, "no token named %q or with a hash starting %q"},
 	reasonTokenNameTaken:  {"TOKEN_NAME_TAKEN", connect.CodeAlreadyExists, "a token named %q already exists"},
 	reasonContended:       {"CONTENDED", connect.CodeAborted, "updating app %q: too many concurrent changes, try again"},
+	reasonBadManifest:     {"BAD_MANIFEST", connect.CodeInvalidArgument, "%s"},
+	reasonMissingRef:      {"MISSING_REFERENCE", connect.CodeFailedPrecondition, "%s"},
+	reasonSecretNotFound:  {"SECRET_NOT_FOUND", connect.CodeNotFound, "app %q has no secret %q (see `kumo secret list %s`)"},
+	reasonNoSecrets:       {"SECRETS_UNAVAILABLE", connect.CodeFailedPrecondition, "this node has no secrets key: copy secrets.key from another node of the cluster into its data directory and restart it"},
+	reasonBindingNotFound: {"BINDING_NOT_FOUND", connect.CodeNotFound, "app %q has no KV binding %q in its active version; %s"},
 	reasonInternal:        {"INTERNAL", connect.CodeInternal, "%s: %v"},
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/kumo-dev/kumo/internal/bundle"
 	"github.com/kumo-dev/kumo/internal/control"
 	"github.com/kumo-dev/kumo/internal/runtime"
+	"github.com/kumo-dev/kumo/internal/secrets"
 	"github.com/kumo-dev/kumo/internal/store"
 	"github.com/kumo-dev/kumo/internal/testutil"
 	kumov1 "github.com/kumo-dev/kumo/proto/kumo/v1"
@@ -36,6 +37,7 @@ type env struct {
 	svc   *control.Service
 	srv   *httptest.Server
 	admin string
+	sec   *secrets.Store
 }
 
 func newEnv(t *testing.T, cfg control.Config) *env {
@@ -46,7 +48,17 @@ func newEnv(t *testing.T, cfg control.Config) *env {
 		t.Fatalf("starting runtime: %v", err)
 	}
 	t.Cleanup(rt.Close)
-	cfg.Store, cfg.Runtime, cfg.Logger = st, rt, testutil.Logger(t)
+	if cfg.Secrets == nil {
+		key, _, err := secrets.EnsureKey(t.Context(), st, filepath.Join(t.TempDir(), secrets.KeyFile))
+		if err != nil {
+			t.Fatalf("creating secrets key: %v", err)
+		}
+		cfg.Secrets = secrets.NewStore(st, key)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = testutil.Logger(t)
+	}
+	cfg.Store, cfg.Runtime = st, rt
 	svc, err := control.New(cfg)
 	if err != nil {
 		t.Fatalf("creating service: %v", err)
@@ -63,7 +75,7 @@ func newEnv(t *testing.T, cfg control.Config) *env {
 	if err != nil {
 		t.Fatalf("creating admin token: %v", err)
 	}
-	return &env{t: t, st: st, svc: svc, srv: srv, admin: admin}
+	return &env{t: t, st: st, svc: svc, srv: srv, admin: admin, sec: cfg.Secrets}
 }
 
 // bearer adds a token to every call of a client.

@@ -1,9 +1,10 @@
 // Package dev serves one app folder for development: it rebuilds the app
-// when its files change and keeps the last good version serving while the
-// new one has errors.
+// when its files change (its manifest and .dev.vars included) and keeps
+// the last good version serving while the new one has errors.
 package dev
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -11,25 +12,32 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/kumo-dev/kumo/internal/app"
+	"github.com/kumo-dev/kumo/internal/app/appruntime"
+	"github.com/kumo-dev/kumo/internal/bindings"
 	"github.com/kumo-dev/kumo/internal/bundle"
+	"github.com/kumo-dev/kumo/internal/manifest"
 	"github.com/kumo-dev/kumo/internal/runtime"
 )
 
 // Server serves the app in Dir, rebuilding it when a file changes.
 type Server struct {
 	dir    string
-	app    string
+	app    string // from the folder's name; the manifest's name wins
 	rt     *runtime.Runtime
 	limits runtime.Limits
+	deps   bindings.Deps
 	log    *slog.Logger
 
 	watch bool
@@ -45,8 +53,13 @@ type Server struct {
 type Config struct {
 	Dir     string
 	Runtime *runtime.Runtime
-	Limits  runtime.Limits
-	Logger  *slog.Logger
+	// Limits' non-zero fields override the manifest's limits.
+	Limits runtime.Limits
+	Logger *slog.Logger
+	// Bindings are what the app's env is built on: kumo dev opens the
+	// store in Dir/.kumo. Bindings.Secrets is not used: secret values come
+	// from Dir/.dev.vars.
+	Bindings bindings.Deps
 	// NoWatch serves the first build only, without scanning the folder on
 	// each request (benchmarks).
 	NoWatch bool
@@ -69,7 +82,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{dir: abs, app: appName(abs), rt: cfg.Runtime, limits: cfg.Limits, log: cfg.Logger, watch: !cfg.NoWatch}
+	if cfg.Bindings.Logger == nil {
+		cfg.Bindings.Logger = cfg.Logger
+	}
+	s := &Server{dir: abs, app: appName(abs), rt: cfg.Runtime, limits: cfg.Limits, deps: cfg.Bindings, log: cfg.Logger, watch: !cfg.NoWatch}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.refreshLocked()
@@ -176,12 +192,35 @@ func (s *Server) refreshLocked() {
 }
 
 func (s *Server) build() (*runtime.Pool, error) {
-	res, err := bundle.Build(bundle.Options{Dir: s.dir})
+	mf, err := manifest.Load(s.dir)
+	if err != nil {
+		return nil, err
+	}
+	name, entry := s.app, ""
+	var spec app.Manifest
+	if mf != nil {
+		name, entry, spec = cmp.Or(mf.Name, s.app), mf.Main, mf.App
+	}
+	deps := s.deps
+	if deps.Secrets, spec.Vars, err = s.devVars(spec); err != nil {
+		return nil, err
+	}
+	res, err := bundle.Build(bundle.Options{Dir: s.dir, Entry: entry})
+	if err != nil {
+		return nil, err
+	}
+	for _, in := range res.Inputs {
+		if filepath.Base(in) == manifest.DevVarsFile {
+			return nil, fmt.Errorf("the code imports %s: it holds local secrets and is never bundled; read them from env", in)
+		}
+	}
+	env, err := bindings.Build(context.Background(), deps, name, spec)
 	if err != nil {
 		return nil, err
 	}
 	v, err := s.rt.Compile(runtime.VersionSpec{
-		App: s.app, ID: res.Hash[:12], Code: res.Code, SourceMap: res.SourceMap, Limits: s.limits,
+		App: name, ID: res.Hash[:12], Code: res.Code, SourceMap: res.SourceMap,
+		Limits: mergeLimits(appruntime.Limits(spec.Limits), s.limits), Bindings: env,
 	})
 	if err != nil {
 		return nil, err
@@ -194,6 +233,85 @@ func (s *Server) build() (*runtime.Pool, error) {
 		return nil, err
 	}
 	return pool, nil
+}
+
+// devVars reads Dir/.dev.vars: the values of the manifest's secrets, and
+// overrides of its vars. It returns the secrets' source and the vars.
+func (s *Server) devVars(spec app.Manifest) (bindings.SecretSource, map[string]string, error) {
+	vals := map[string]string{}
+	data, err := os.ReadFile(filepath.Join(s.dir, manifest.DevVarsFile))
+	switch {
+	case err == nil:
+		if vals, err = manifest.ParseDevVars(data); err != nil {
+			return nil, nil, err
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, nil, fmt.Errorf("reading %s: %w", manifest.DevVarsFile, err)
+	}
+	var vars map[string]string // a copy of spec.Vars once one is overridden
+	for k, v := range vals {
+		_, isVar := spec.Vars[k]
+		switch {
+		case slices.Contains(spec.Secrets, k):
+		case isVar:
+			if vars == nil {
+				vars = maps.Clone(spec.Vars)
+			}
+			vars[k] = v
+		default:
+			s.log.Warn(manifest.DevVarsFile+" sets a name the manifest declares neither as a secret nor as a var; ignored", "name", k)
+		}
+	}
+	if vars == nil {
+		vars = spec.Vars
+	}
+	return devSecrets(vals), vars, nil
+}
+
+// devSecrets are the secret values of a .dev.vars file.
+type devSecrets map[string]string
+
+func (d devSecrets) Secrets(_ context.Context, _ string, names []string) (map[string]string, error) {
+	out := make(map[string]string, len(names))
+	for _, n := range names {
+		v, ok := d[n]
+		if !ok {
+			return nil, fmt.Errorf("secret %s is declared in the manifest but %s has no value for it (add a line %s=...)", n, manifest.DevVarsFile, n)
+		}
+		out[n] = v
+	}
+	return out, nil
+}
+
+// mergeLimits returns base with the non-zero fields of over.
+func mergeLimits(base, over runtime.Limits) runtime.Limits {
+	l := base
+	if over.CPU != 0 {
+		l.CPU = over.CPU
+	}
+	if over.Wall != 0 {
+		l.Wall = over.Wall
+	}
+	if over.Memory != 0 {
+		l.Memory = over.Memory
+	}
+	if over.Subrequests != 0 {
+		l.Subrequests = over.Subrequests
+	}
+	if over.RequestBody != 0 {
+		l.RequestBody = over.RequestBody
+	}
+	if over.ResponseBody != 0 {
+		l.ResponseBody = over.ResponseBody
+	}
+	if over.MaxInstances != 0 {
+		l.MaxInstances = over.MaxInstances
+	}
+	if over.IdleTimeout != 0 {
+		l.IdleTimeout = over.IdleTimeout
+	}
+	l.AllowPrivateNet = l.AllowPrivateNet || over.AllowPrivateNet
+	return l
 }
 
 // skipDir lists folders whose changes do not rebuild the app.
@@ -236,3 +354,5 @@ func signature(dir string) ([32]byte, error) {
 	copy(sig[:], h.Sum(nil))
 	return sig, nil
 }
+
+var _ bindings.SecretSource = devSecrets(nil)

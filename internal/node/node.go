@@ -22,6 +22,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/kumo-dev/kumo/internal/app"
+	"github.com/kumo-dev/kumo/internal/bindings"
 	"github.com/kumo-dev/kumo/internal/router"
 	"github.com/kumo-dev/kumo/internal/runtime"
 	"github.com/kumo-dev/kumo/internal/store"
@@ -42,6 +43,15 @@ type Config struct {
 	// AllowPrivateNet lets every app's outbound fetch reach loopback and
 	// private addresses.
 	AllowPrivateNet bool
+	// Secrets gives the values of the secrets versions declare (the
+	// store's, decrypted); nil makes such versions fail to load. When an
+	// app's secret changes in the store, its loaded versions are reloaded.
+	Secrets bindings.SecretSource
+	// OnActive, if set, is told each app's active versions whenever its
+	// record is applied (nil: the app is gone), from the watch goroutine:
+	// it must not block. Package triggers uses it to run queue consumers
+	// and crons; see also Node.Invoke.
+	OnActive func(app string, active []app.Split)
 }
 
 // Defaults of Config.
@@ -161,9 +171,10 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	life, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	ready := make(chan error, 1)
-	n.wg.Add(2)
+	n.wg.Add(3)
 	go n.watchLoop(life, ready)
 	go n.janitor(life)
+	go n.watchSecrets(life)
 	select {
 	case err := <-ready:
 		if err != nil {
@@ -503,6 +514,15 @@ func (n *Node) apply(changes []store.Change, full bool) {
 	for _, name := range deleted {
 		n.tel.forgetApp(name)
 		n.log.Info("app removed", "app", name)
+	}
+	if n.cfg.OnActive != nil {
+		for name, rec := range records {
+			if rec == nil {
+				n.cfg.OnActive(name, nil)
+			} else {
+				n.cfg.OnActive(name, rec.Active)
+			}
+		}
 	}
 	n.setApplied(maxRev)
 }

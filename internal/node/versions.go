@@ -10,6 +10,7 @@ import (
 
 	"github.com/kumo-dev/kumo/internal/app"
 	"github.com/kumo-dev/kumo/internal/app/appruntime"
+	"github.com/kumo-dev/kumo/internal/bindings"
 	"github.com/kumo-dev/kumo/internal/runtime"
 )
 
@@ -191,7 +192,12 @@ func (n *Node) loadPool(ctx context.Context, appName, id string) (*runtime.Pool,
 	if err != nil {
 		return nil, fmt.Errorf("loading %s version %s: %w", appName, app.ShortID(id), err)
 	}
-	spec, err := appruntime.Spec(appName, id, content)
+	// env: the manifest's bindings over the store and this node.
+	env, err := bindings.Build(ctx, n.bindingDeps(), appName, content.Manifest)
+	if err != nil {
+		return nil, fmt.Errorf("loading %s version %s: %w", appName, app.ShortID(id), err)
+	}
+	spec, err := appruntime.Spec(appName, id, content, env)
 	if err != nil {
 		return nil, fmt.Errorf("loading %s version %s: %w", appName, app.ShortID(id), err)
 	}

@@ -60,6 +60,9 @@ type invocation struct {
 	discard  bool
 	detached bool
 	done     chan struct{} // Invoke's: closed by record, the end of every path
+	// onResult, when set, gets result as soon as the handler's promise
+	// fulfils, before waitUntil work (service.go: an RPC answers then).
+	onResult func(result string)
 }
 
 // errDetach stops the event loop so the invocation can move off the
@@ -215,6 +218,9 @@ func (iv *invocation) loop() (detached bool) {
 			}
 			iv.result = r.String()
 			r.Free()
+			if iv.onResult != nil {
+				iv.onResult(iv.result)
+			}
 		}
 		iv.promise.Free()
 		iv.promise = engine.Value{}
@@ -344,6 +350,9 @@ func (iv *invocation) fail(err error) {
 	p, u := iv.p, &iv.u
 	if ce, ok := iv.x.(*callExchange); ok {
 		ce.err = err // Invoke returns the typed error itself
+	}
+	if sx, ok := iv.x.(*serviceExchange); ok {
+		sx.setError(err) // ServeService and CallService return it typed (service.go)
 	}
 	u.Outcome, u.Error = outcomeOf(err), err.Error()
 	p.logFailure(u, err)

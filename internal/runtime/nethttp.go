@@ -20,6 +20,10 @@ func (p *Pool) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x := &netExchange{w: w, r: r, limit: p.v.limits.ResponseBody}
 	if r.Body != nil && r.Body != http.NoBody {
 		x.in = &countingBody{r: http.MaxBytesReader(w, r.Body, p.v.limits.RequestBody)}
+		// A handler may stream the request body into its response
+		// (new Response(request.body)): without full duplex, net/http's
+		// HTTP/1 server drops the unread body once the head is flushed.
+		_ = http.NewResponseController(w).EnableFullDuplex()
 	}
 	if rest := p.serveExchange(x, r.Method, r.URL.Path); rest != nil {
 		rest()

@@ -345,3 +345,20 @@ func TestAbsoluteFormRequestURI(t *testing.T) {
 		}
 	})
 }
+
+func TestRequestBodyStreamsIntoResponse(t *testing.T) {
+	bothTransports(t, func(t *testing.T, tr transport) {
+		rt := newTestRuntime(t, 0)
+		url := serve(t, tr, deploy(t, rt, Limits{}, `export default { fetch(r) { return new Response(r.body) } }`))
+		payload := strings.Repeat("0123456789abcdef", 64<<10) // 1 MiB
+		resp, err := http.Post(url, "application/octet-stream", strings.NewReader(payload))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		got, err := io.ReadAll(resp.Body)
+		if err != nil || string(got) != payload {
+			t.Fatalf("echoed %d of %d bytes: %v", len(got), len(payload), err)
+		}
+	})
+}

@@ -233,7 +233,7 @@ func TestDispatchRequestAndEnv(t *testing.T) {
 			[...request.headers.keys()].join(","), env.NAME, typeof ctx.waitUntil, typeof ctx.passThroughOnException,
 			request.bodyUsed, await request.text(), request.bodyUsed, request.redirect, request.signal.aborted];
 		return new Response(out.join("|"), { status: 201, statusText: "Made", headers: { "X-Out": "1" } });`))
-	d.setEnv(t, `({ NAME: "kumo" })`)
+	d.setEnv(t, `({ NAME: { kind: "var", value: "kumo" } })`)
 	s := d.mustServe("POST", "http://h.test/app/x?q=1", "x-a:1\naccept:a\naccept:b\n", io.NopCloser(strings.NewReader("payload")))
 	want := "POST|http://h.test/app/x?q=1|1|a, b|accept,x-a|kumo|function|function|false|payload|true|follow|false"
 	if s.body.String() != want {

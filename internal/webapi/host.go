@@ -41,6 +41,14 @@ type Host struct {
 
 	// ---- end fetch and bodies ----
 
+	// ---- services (service_ops.go) ----
+	svc serviceState
+	// ---- end services ----
+
+	// ---- buckets (bucket_ops.go) ----
+	uploads uploadTable
+	// ---- end buckets ----
+
 	vm *engine.VM
 
 	// ---- core (core_ops.go: timers, performance.now) ----

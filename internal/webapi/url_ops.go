@@ -33,28 +33,125 @@ func urlOps() []engine.Op {
 // urlParser holds only options, so one instance serves every VM.
 var urlParser = whatwg.NewParser()
 
-// urlSep separates the components of a parsed URL in the one string an op
-// returns. A serialized URL never contains U+0000: every percent-encode set
-// the parser applies includes the C0 controls, and hosts forbid them.
+// The components of a URL, in the order js/10_url.js indexes them.
+const (
+	urlHref = iota
+	urlProtocol
+	urlUsername
+	urlPassword
+	urlHost
+	urlHostname
+	urlPort
+	urlPathname
+	urlSearch
+	urlHash
+	urlFields
+)
+
+// A parsed URL crosses to JavaScript as its record: one string holding the
+// href and where each component lies in it, so a URL costs JavaScript one
+// string and a getter slices only the component it returns. The record is
+// a header of 2*urlFields characters, the start and end of each component
+// as UTF-16 offsets from the record's start, then the body: the href,
+// then any component that is not a substring of it where the URL
+// serializer puts it (none for the URLs the parser makes; the fallback
+// keeps the record exact whatever the href looks like). Offsets are one
+// character each, so a record must be shorter than U+D800; a longer URL
+// (a large data: URL) crosses as its components joined by urlSep, which
+// JavaScript splits. A record's first character is urlRecordHeader, which
+// no joined form starts with (an href starts with a letter).
+const (
+	urlRecordHeader = 2 * urlFields
+	urlRecordMax    = 0xd800
+)
+
+// urlSep separates the components of the joined form. A serialized URL
+// never contains U+0000: every percent-encode set the parser applies
+// includes the C0 controls, and hosts forbid them.
 const urlSep = "\x00"
 
-// urlComponents serializes u as the ops' result: href, protocol, username,
-// password, host, hostname, port, pathname, search and hash joined by
-// urlSep, the order js/10_url.js indexes them in.
-func urlComponents(u *whatwg.Url) string {
-	href := u.Href(false)
-	var b strings.Builder
-	b.Grow(2*len(href) + 16)
-	for i, s := range [...]string{
-		href, u.Protocol(), u.Username(), u.Password(), u.Host(),
+// urlComponentsOf returns the components of u.
+func urlComponentsOf(u *whatwg.Url) [urlFields]string {
+	return [urlFields]string{
+		u.Href(false), u.Protocol(), u.Username(), u.Password(), u.Host(),
 		u.Hostname(), u.Port(), u.Pathname(), u.Search(), u.Hash(),
-	} {
-		if i > 0 {
-			b.WriteString(urlSep)
-		}
-		b.WriteString(s)
 	}
+}
+
+// urlRecord encodes the components c of a URL as its record (see above).
+func urlRecord(c *[urlFields]string) string {
+	href := c[urlHref]
+	// Where the serializer puts each component: scheme ":" ["//" [username
+	// [":" password] "@"] host] path ["?" query] ["#" fragment], where
+	// host is hostname [":" port]. Neither "?" nor "#" occurs unescaped
+	// before the query or the fragment.
+	hashAt := strings.IndexByte(href, '#')
+	if hashAt < 0 {
+		hashAt = len(href)
+	}
+	pathEnd := strings.IndexByte(href[:hashAt], '?')
+	if pathEnd < 0 {
+		pathEnd = hashAt
+	}
+	pathStart := pathEnd - len(c[urlPathname])
+	hostStart := pathStart - len(c[urlHost])
+	userStart := len(c[urlProtocol]) + 2
+	var want [urlFields]int
+	want[urlHref] = 0
+	want[urlProtocol] = 0
+	want[urlUsername] = userStart
+	want[urlPassword] = userStart + len(c[urlUsername]) + 1
+	want[urlHost] = hostStart
+	want[urlHostname] = hostStart
+	want[urlPort] = pathStart - len(c[urlPort])
+	want[urlPathname] = pathStart
+	want[urlSearch] = pathEnd
+	want[urlHash] = hashAt
+
+	var hdr [urlRecordHeader]int
+	extra := ""
+	for i := range urlFields {
+		comp := c[i]
+		at := want[i]
+		if comp == "" {
+			hdr[2*i], hdr[2*i+1] = 0, 0
+			continue
+		}
+		if at < 0 || at+len(comp) > len(href) || href[at:at+len(comp)] != comp {
+			at = len(href) + len(extra)
+			extra += comp
+		}
+		hdr[2*i], hdr[2*i+1] = at, at+len(comp)
+	}
+	size := urlRecordHeader + len(href) + len(extra)
+	if size >= urlRecordMax || !isASCII(href) || !isASCII(extra) {
+		return urlJoined(c)
+	}
+	var b strings.Builder
+	b.Grow(size + 2*urlRecordHeader)
+	for _, off := range hdr {
+		if off == 0 && hdr[0] == 0 {
+			// Offsets count from the record's start, header included.
+		}
+		b.WriteRune(rune(urlRecordHeader + off))
+	}
+	b.WriteString(href)
+	b.WriteString(extra)
 	return b.String()
+}
+
+// urlJoined is the joined form of a URL's components (see urlRecord).
+func urlJoined(c *[urlFields]string) string {
+	return strings.Join(c[:], urlSep)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // parseURL runs the basic URL parser on input against base, if given.
@@ -97,25 +194,32 @@ func basicParse(input string, base *whatwg.Url) (*whatwg.Url, error) {
 }
 
 // opURLParse(input, base?) parses input, against base when a second
-// argument is passed, and returns the components (see urlComponents), or
-// null when either fails to parse. It does not throw, so URL.canParse and
+// argument is passed, and returns its record (see urlRecord), or null
+// when either fails to parse. It does not throw, so URL.canParse and
 // URL.parse stay cheap; the URL constructor throws the TypeError.
 func opURLParse(c *engine.Call) error {
-	var base *string
+	input := c.String(0)
+	var comps [urlFields]string
 	if c.Len() > 1 {
-		b := c.String(1)
-		base = &b
+		base := c.String(1)
+		u, err := parseURL(input, &base)
+		if err != nil {
+			return c.Return(nil)
+		}
+		comps = urlComponentsOf(u)
+	} else if !fastParseURL(input, &comps) {
+		u, err := parseURL(input, nil)
+		if err != nil {
+			return c.Return(nil)
+		}
+		comps = urlComponentsOf(u)
 	}
-	u, err := parseURL(c.String(0), base)
-	if err != nil {
-		return c.Return(nil)
-	}
-	return c.Return(urlComponents(u))
+	return c.Return(urlRecord(&comps))
 }
 
 // opURLSet(href, setter, value) parses href, a URL's serialization, runs the
 // named URL setter with value (the basic URL parser with the setter's state
-// override) and returns the new components. Setters never fail: invalid
+// override) and returns the new record. Setters never fail: invalid
 // values leave the URL as the parser leaves it, as the spec says.
 // https://url.spec.whatwg.org/#urlutils-members
 func opURLSet(c *engine.Call) error {
@@ -146,7 +250,206 @@ func opURLSet(c *engine.Call) error {
 	default:
 		return engine.TypeError("op_url_set: unknown URL setter %q", setter)
 	}
-	return c.Return(urlComponents(u))
+	comps := urlComponentsOf(u)
+	return c.Return(urlRecord(&comps))
+}
+
+// fastParseURL parses the absolute http: and https: URLs that requests
+// carry and apps fetch without the full parser (about 15 times slower),
+// when input has a shape whose parse is slicing: lowercase scheme and
+// domain (ASCII letters, digits and inner hyphens, no punycode label; a
+// numeric last label only as a canonical dotted-quad IPv4 address), no
+// credentials, no port or one that is not the scheme's default and has no
+// leading zero, then a path, query and fragment of printable ASCII that
+// the parser neither percent-encodes nor rewrites (no dot segments, no
+// backslash). Anything else returns false for the full parser;
+// TestFastParseURL checks that the two agree wherever this one answers.
+func fastParseURL(input string, c *[urlFields]string) bool {
+	var rest, protocol, defaultPort string
+	switch {
+	case strings.HasPrefix(input, "http://"):
+		protocol, rest, defaultPort = "http:", input[len("http://"):], "80"
+	case strings.HasPrefix(input, "https://"):
+		protocol, rest, defaultPort = "https:", input[len("https://"):], "443"
+	default:
+		return false
+	}
+	authEnd := len(rest)
+	for i := 0; i < len(rest); i++ {
+		if b := rest[i]; b == '/' || b == '?' || b == '#' {
+			authEnd = i
+			break
+		}
+	}
+	host, tail := rest[:authEnd], rest[authEnd:]
+	hostname, port := host, ""
+	if i := strings.IndexByte(host, ':'); i >= 0 {
+		hostname, port = host[:i], host[i+1:]
+		if !fastPort(port) || port == defaultPort {
+			return false
+		}
+	}
+	if !fastHostname(hostname) {
+		return false
+	}
+	pathEnd := len(tail)
+	for i := 0; i < len(tail); i++ {
+		if b := tail[i]; b == '?' || b == '#' {
+			pathEnd = i
+			break
+		}
+	}
+	path, after := tail[:pathEnd], tail[pathEnd:]
+	if !fastPath(path) {
+		return false
+	}
+	query, fragment := "", ""
+	if after != "" && after[0] == '?' {
+		query = after[1:]
+		if i := strings.IndexByte(query, '#'); i >= 0 {
+			query = query[:i]
+		}
+		if !fastChars(query, &fastQueryOK) {
+			return false
+		}
+	}
+	if i := strings.IndexByte(after, '#'); i >= 0 {
+		fragment = after[i+1:]
+		if !fastChars(fragment, &fastFragmentOK) {
+			return false
+		}
+	}
+	href := input
+	if path == "" {
+		// The special-URL path is never empty: "/" is inserted.
+		path = "/"
+		href = input[:len(input)-len(tail)] + "/" + tail
+	}
+	search, hash := "", ""
+	if query != "" {
+		search = "?" + query
+	}
+	if fragment != "" {
+		hash = "#" + fragment
+	}
+	*c = [urlFields]string{href, protocol, "", "", host, hostname, port, path, search, hash}
+	return true
+}
+
+// fastPort accepts a port in the form the serializer writes it.
+func fastPort(p string) bool {
+	if !isDigits(p) || len(p) > 5 || (p[0] == '0' && len(p) > 1) {
+		return false
+	}
+	n := 0
+	for i := 0; i < len(p); i++ {
+		n = n*10 + int(p[i]-'0')
+	}
+	return n <= 65535
+}
+
+// fastHostname accepts a domain that domain-to-ASCII leaves as it is and
+// that does not end in a number, or a canonical dotted-quad IPv4 address.
+func fastHostname(h string) bool {
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	last := h[strings.LastIndexByte(h, '.')+1:]
+	if isDigits(last) || strings.HasPrefix(last, "0x") {
+		return fastIPv4(h)
+	}
+	for label := range strings.SplitSeq(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' || strings.Contains(label, "--") {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			if b := label[i]; !('a' <= b && b <= 'z' || '0' <= b && b <= '9' || b == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// fastIPv4 accepts four decimal parts of 0-255 without leading zeros.
+func fastIPv4(h string) bool {
+	parts := 0
+	for p := range strings.SplitSeq(h, ".") {
+		if !isDigits(p) || len(p) > 3 || (p[0] == '0' && len(p) > 1) {
+			return false
+		}
+		n := 0
+		for i := 0; i < len(p); i++ {
+			n = n*10 + int(p[i]-'0')
+		}
+		if n > 255 {
+			return false
+		}
+		parts++
+	}
+	return parts == 4
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// fastPath accepts a path of segments the parser copies as they are: no
+// "." or ".." segment (nor their %2e spellings), percent signs only
+// before two hex digits.
+func fastPath(p string) bool {
+	if p == "" {
+		return true
+	}
+	if p[0] != '/' || !fastChars(p, &fastPathOK) {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		switch p[i] {
+		case '%':
+			if i+2 >= len(p) || !isHex(p[i+1]) || !isHex(p[i+2]) || (p[i+1] == '2' && (p[i+2] == 'e' || p[i+2] == 'E')) {
+				return false
+			}
+		case '.':
+			// A segment of dots only: "." or ".." (longer runs are names).
+			if p[i-1] == '/' && (i+1 == len(p) || p[i+1] == '/' || p[i+1] == '.' && (i+2 == len(p) || p[i+2] == '/')) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// fastChars reports whether every byte of s is in ok.
+func fastChars(s string, ok *[256]bool) bool {
+	for i := 0; i < len(s); i++ {
+		if !ok[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+// The bytes each part may hold for fastParseURL: printable ASCII less what
+// ends the part, what its percent-encode set encodes
+// (https://url.spec.whatwg.org/#percent-encoded-bytes) and, in the path,
+// the bytes the parser or newer revisions of the standard treat specially.
+var (
+	fastPathOK     = fastSet("\"#<>?`{}^|[]\\")
+	fastQueryOK    = fastSet("\"#<>'")
+	fastFragmentOK = fastSet("\"<>`")
+)
+
+func fastSet(exclude string) (set [256]bool) {
+	for b := 0x21; b < 0x7f; b++ {
+		set[b] = !strings.ContainsRune(exclude, rune(b))
+	}
+	return set
 }
 
 // opURLFormParse(input) parses application/x-www-form-urlencoded input and

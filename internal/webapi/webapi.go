@@ -28,6 +28,7 @@ var layers = []string{
 	"05_encoding.js",
 	"06_streams.js",
 	"07_structured_clone.js",
+	"07_structured_serialize.js",
 	"08_blob.js",
 	"09_streams_writable.js",
 	"10_url.js",
@@ -39,6 +40,10 @@ var layers = []string{
 	"23_request.js",
 	"23_response.js",
 	"26_fetch.js",
+	"30_kv.js",
+	"31_bucket.js",
+	"32_queue.js",
+	"33_service.js",
 	"90_dispatch.js",
 	"99_bootstrap.js",
 }
@@ -50,6 +55,10 @@ var opSets = []func() []engine.Op{
 	urlOps,
 	bodyOps,
 	fetchOps,
+	serviceOps,
+	queueOps,
+	kvOps,
+	bucketOps,
 }
 
 // opsGlobal is where the engine puts the ops before bootstrap; the

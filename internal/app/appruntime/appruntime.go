@@ -30,13 +30,16 @@ func Limits(l app.Limits) runtime.Limits {
 }
 
 // Spec is the runtime spec of version id of appName with content c: the
-// code, its parsed source map, the limits and the vars as env.
-func Spec(appName, id string, c app.Content) (runtime.VersionSpec, error) {
+// code, its parsed source map, the limits and env. env is the version's
+// binding set (package bindings builds it from the manifest); nil gives an
+// env of the manifest's vars alone, which is enough to check a version.
+func Spec(appName, id string, c app.Content, env *binding.Set) (runtime.VersionSpec, error) {
 	spec := runtime.VersionSpec{
-		App:    appName,
-		ID:     id,
-		Code:   c.Code,
-		Limits: Limits(c.Manifest.Limits),
+		App:      appName,
+		ID:       id,
+		Code:     c.Code,
+		Limits:   Limits(c.Manifest.Limits),
+		Bindings: env,
 	}
 	if len(c.SourceMap) > 0 {
 		sm, err := bundle.ParseSourceMap(c.SourceMap)
@@ -45,7 +48,7 @@ func Spec(appName, id string, c app.Content) (runtime.VersionSpec, error) {
 		}
 		spec.SourceMap = sm
 	}
-	if len(c.Manifest.Vars) > 0 {
+	if env == nil && len(c.Manifest.Vars) > 0 {
 		spec.Bindings = &binding.Set{Vars: c.Manifest.Vars}
 	}
 	return spec, nil

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/kumo-dev/kumo/internal/app"
+	"github.com/kumo-dev/kumo/internal/binding"
 	"github.com/kumo-dev/kumo/internal/runtime"
 )
 
@@ -22,15 +23,19 @@ func TestLimits(t *testing.T) {
 
 func TestSpec(t *testing.T) {
 	c := app.Content{Code: "x", Manifest: app.Manifest{Vars: map[string]string{"A": "1"}}}
-	spec, err := Spec("hello", "id", c)
+	spec, err := Spec("hello", "id", c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if spec.App != "hello" || spec.ID != "id" || spec.Code != "x" || spec.Bindings == nil || spec.Bindings.Vars["A"] != "1" || spec.SourceMap != nil {
 		t.Errorf("Spec = %+v", spec)
 	}
+	env := &binding.Set{Vars: map[string]string{"B": "2"}, Secrets: map[string]string{"S": "v"}}
+	if spec, err := Spec("hello", "id", c, env); err != nil || spec.Bindings != env {
+		t.Errorf("Spec with a binding set: %+v, %v", spec.Bindings, err)
+	}
 	c.SourceMap = []byte("not json")
-	if _, err := Spec("hello", "id", c); err == nil {
+	if _, err := Spec("hello", "id", c, nil); err == nil {
 		t.Errorf("bad source map accepted")
 	}
 }

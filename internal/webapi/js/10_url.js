@@ -1,28 +1,35 @@
 // URL and URLSearchParams: https://url.spec.whatwg.org/#api
 //
 // Parsing runs in Go (url_ops.go), one op call each:
-//   op_url_parse(input, base?)      → components joined by U+0000, or null
-//   op_url_set(href, setter, value) → components after a URL setter
+//   op_url_parse(input, base?)      → the URL's record, or null
+//   op_url_set(href, setter, value) → the record after a URL setter
 //   op_url_form_parse(input)        → [name0, value0, name1, value1, ...]
 //   op_url_form_serialize(list, n)  → application/x-www-form-urlencoded
-// No serialized URL contains U+0000, so a URL keeps the split components as
-// its inner record and getters only index it. A URLSearchParams keeps its
-// list flat, names at even indexes and values at odd ones.
+// A URL's record is one string: a header of one character per component
+// start and end (offsets into the record), then the href (see urlRecord in
+// url_ops.go), so a parse makes one string and a getter slices only what
+// it returns. A URL too long for one-character offsets (a large data: URL)
+// comes as its components joined by U+0000 (no serialized URL contains
+// one) and its record is their array. A URLSearchParams keeps its list
+// flat, names at even indexes and values at odd ones.
 
 const { ObjectDefineProperty, webidlBrandCheck } = k;
 
 const SEP = "\0";
-// Indexes into a URL's component array (the order urlComponents in Go writes).
+// The components of a record (the order urlRecord in Go writes).
 const HREF = 0, PROTOCOL = 1, USERNAME = 2, PASSWORD = 3, HOST = 4,
   HOSTNAME = 5, PORT = 6, PATHNAME = 7, SEARCH = 8, HASH = 9;
 
 // Module-private state.
 const _url = Symbol("url"); // URL: component array
-const _query = Symbol("query"); // URL: its URLSearchParams, made on first use
+const _query = Symbol("query"); // URL: its URLSearchParams, added on first use
 const _list = Symbol("list"); // URLSearchParams: flat [name, value, ...] list
-const _urlObject = Symbol("urlObject"); // URLSearchParams: owning URL or null
+const _urlObject = Symbol("urlObject"); // URLSearchParams: WeakRef to its URL, or null
 
 const StringToWellFormed = String.prototype.toWellFormed;
+const StringIsWellFormed = String.prototype.isWellFormed;
+const WeakRefCtor = WeakRef;
+const WeakRefDeref = WeakRef.prototype.deref;
 const JSONStringify = JSON.stringify;
 const IteratorPrototype = Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]()));
 
@@ -34,6 +41,8 @@ function toUSVString(v) {
   return StringToWellFormed.call(typeof v === "string" ? v : `${v}`);
 }
 
+const USP = "URLSearchParams";
+
 // missingArgs is the error for a call with fewer than the required
 // arguments; callers test arguments.length inline (a call costs here).
 function missingArgs(n, required, method, iface) {
@@ -41,18 +50,57 @@ function missingArgs(n, required, method, iface) {
   return new TypeError(`Failed to ${what}: ${required} argument${required > 1 ? "s" : ""} required, but only ${n} present.`);
 }
 
+// RECORD is the first character of a record (the offset of its href).
+const RECORD = 2 * (HASH + 1);
+
+// recordOf returns the record of a URL: the brand check of its
+// attributes (https://webidl.spec.whatwg.org/#es-attributes), inline.
+function recordOf(self) {
+  const rec = self === null || self === undefined ? undefined : self[_url];
+  if (rec === undefined) throw new TypeError("Illegal invocation: not a URL");
+  return rec;
+}
+
+// listOf returns the list of a URLSearchParams, checking the brand.
+function listOf(self) {
+  const list = self === null || self === undefined ? undefined : self[_list];
+  if (list === undefined) throw new TypeError(`Illegal invocation: not a ${USP}`);
+  return list;
+}
+
+// toRecord returns the record of an op's result.
+function toRecord(r) {
+  return r.charCodeAt(0) === RECORD ? r : r.split(SEP);
+}
+
+// component returns component i of record rec.
+function component(rec, i) {
+  if (typeof rec !== "string") return rec[i];
+  return rec.slice(rec.charCodeAt(i + i), rec.charCodeAt(i + i + 1));
+}
+
+// query returns the query of record rec: its search without the "?".
+function query(rec) {
+  if (typeof rec !== "string") return rec[SEARCH].slice(1);
+  const start = rec.charCodeAt(2 * SEARCH);
+  const end = rec.charCodeAt(2 * SEARCH + 1);
+  return start === end ? "" : rec.slice(start + 1, end);
+}
+
 // Apps parse the same URLs over and over (their routes, the APIs they
 // fetch), and a parse depends only on its input, so each VM keeps recent
-// results: a hit costs a Map lookup instead of an op call and a split. The
-// component arrays are shared, so nothing may change one in place (every
-// update assigns a new array). A full cache is simply emptied.
+// results: a hit costs a Map lookup instead of an op call. Records are
+// shared, so nothing may change one in place (every update assigns a new
+// one). A full cache is simply emptied.
 const PARSE_CACHE_MAX = 128;
 const PARSE_CACHE_MAX_KEY = 1024;
-const absoluteCache = new Map(); // input → components
-const relativeCache = new Map(); // base.length + ":" + base + input → components
+const absoluteCache = new Map(); // input → record
+const relativeCache = new Map(); // base.length + ":" + base + input → record
 
-// parseURL returns the component array of input parsed against base (a
-// string or undefined), or null on failure.
+// parseURL returns the record of input parsed against base (a string or
+// undefined), or null on failure. Strings need not be USVStrings: the
+// engine hands Go each lone surrogate as U+FFFD, which is what the
+// USVString conversion makes of it.
 // https://url.spec.whatwg.org/#api-url-parser
 function parseURL(input, base) {
   const cache = base === undefined ? absoluteCache : relativeCache;
@@ -61,7 +109,7 @@ function parseURL(input, base) {
   if (parts !== undefined) return parts;
   const r = base === undefined ? ops.op_url_parse(input) : ops.op_url_parse(input, base);
   if (r === null) return null;
-  parts = r.split(SEP);
+  parts = toRecord(r);
   if (key.length <= PARSE_CACHE_MAX_KEY) {
     if (cache.size >= PARSE_CACHE_MAX) cache.clear();
     cache.set(key, parts);
@@ -70,8 +118,8 @@ function parseURL(input, base) {
 }
 
 function invalidURL(url, base) {
-  const b = base === undefined ? "" : ` with base '${base}'`;
-  return new TypeError(`Failed to construct 'URL': Invalid URL '${url}'${b}`);
+  const b = base === undefined ? "" : ` with base '${toUSVString(base)}'`;
+  return new TypeError(`Failed to construct 'URL': Invalid URL '${toUSVString(url)}'${b}`);
 }
 
 // parseUrlencodedList returns the flat list: [name0, value0, ...].
@@ -101,8 +149,6 @@ function webidlInterface(cls, name) {
   }
   ObjectDefineProperty(cls.prototype, Symbol.toStringTag, { value: name, configurable: true });
 }
-
-const USP = "URLSearchParams";
 
 class URLSearchParams {
   // https://url.spec.whatwg.org/#dom-urlsearchparams-urlsearchparams
@@ -153,13 +199,15 @@ class URLSearchParams {
 
   // https://url.spec.whatwg.org/#dom-urlsearchparams-get
   get(name) {
-    webidlBrandCheck(this, _list, USP);
+    const list = listOf(this);
     if (arguments.length < 1) throw missingArgs(arguments.length, 1, "get", USP);
-    name = toUSVString(name);
-    const list = this[_list];
+    if (typeof name !== "string") name = toUSVString(name);
     for (let i = 0; i < list.length; i += 2) {
       if (list[i] === name) return list[i + 1];
     }
+    // The list holds USVStrings only, so the conversion of a string name
+    // matters only when it has a lone surrogate.
+    if (!StringIsWellFormed.call(name)) return this.get(toUSVString(name));
     return null;
   }
 
@@ -307,17 +355,20 @@ function listFromRecord(init) {
 
 // https://url.spec.whatwg.org/#concept-urlsearchparams-update
 function updateURL(params) {
-  const url = params[_urlObject];
-  if (url === null) return;
-  url[_url] = ops.op_url_set(url[_url][HREF], "search", serializeUrlencoded(params[_list])).split(SEP);
+  const ref = params[_urlObject];
+  if (ref === null) return;
+  const url = WeakRefDeref.call(ref);
+  if (url === undefined) return;
+  url[_url] = toRecord(ops.op_url_set(component(url[_url], HREF), "search", serializeUrlencoded(params[_list])));
 }
 
+// The params of a URL hold it through a WeakRef: the URL holds its params,
+// and a cycle would wait for the cycle collector, which walks the whole
+// heap; the params of an unreachable URL have nothing to update.
 function newURLSearchParams(list, url) {
-  const p = Object.create(URLSearchParams.prototype);
-  p[_list] = list;
-  p[_urlObject] = url;
-  return p;
+  return { __proto__: URLSearchParamsPrototype, [_list]: list, [_urlObject]: url === null ? null : new WeakRefCtor(url) };
 }
+const URLSearchParamsPrototype = URLSearchParams.prototype;
 
 // https://webidl.spec.whatwg.org/#es-default-iterator-object: live over the
 // list, so changes during iteration are seen.
@@ -340,43 +391,35 @@ const URLSearchParamsIteratorPrototype = Object.create(IteratorPrototype, {
 });
 
 function newIterator(target, kind) {
-  const it = Object.create(URLSearchParamsIteratorPrototype);
-  it[_target] = target;
-  it[_kind] = kind;
-  it[_index] = 0;
-  return it;
+  return { __proto__: URLSearchParamsIteratorPrototype, [_target]: target, [_kind]: kind, [_index]: 0 };
 }
 
 // setURL runs a URL setter: the basic URL parser with a state override.
 // https://url.spec.whatwg.org/#urlutils-members
 function setURL(url, setter, value) {
-  url[_url] = ops.op_url_set(url[_url][HREF], setter, toUSVString(value)).split(SEP);
+  url[_url] = toRecord(ops.op_url_set(component(url[_url], HREF), setter, toUSVString(value)));
 }
 
 function newURL(parts) {
-  const u = Object.create(URL.prototype);
-  u[_url] = parts;
-  u[_query] = null;
-  return u;
+  return { __proto__: URL.prototype, [_url]: parts };
 }
 
 class URL {
   // https://url.spec.whatwg.org/#dom-url-url
   constructor(url, base = undefined) {
     if (arguments.length < 1) throw missingArgs(arguments.length, 1, null, "URL");
-    url = toUSVString(url);
-    if (base !== undefined) base = toUSVString(base);
+    if (typeof url !== "string") url = toUSVString(url);
+    if (base !== undefined && typeof base !== "string") base = toUSVString(base);
     const parts = parseURL(url, base);
     if (parts === null) throw invalidURL(url, base);
     this[_url] = parts;
-    this[_query] = null;
   }
 
   // https://url.spec.whatwg.org/#dom-url-parse
   static parse(url, base = undefined) {
     if (arguments.length < 1) throw missingArgs(arguments.length, 1, "parse", "URL");
-    url = toUSVString(url);
-    if (base !== undefined) base = toUSVString(base);
+    if (typeof url !== "string") url = toUSVString(url);
+    if (base !== undefined && typeof base !== "string") base = toUSVString(base);
     const parts = parseURL(url, base);
     return parts === null ? null : newURL(parts);
   }
@@ -384,15 +427,14 @@ class URL {
   // https://url.spec.whatwg.org/#dom-url-canparse
   static canParse(url, base = undefined) {
     if (arguments.length < 1) throw missingArgs(arguments.length, 1, "canParse", "URL");
-    url = toUSVString(url);
-    if (base !== undefined) base = toUSVString(base);
+    if (typeof url !== "string") url = toUSVString(url);
+    if (base !== undefined && typeof base !== "string") base = toUSVString(base);
     return parseURL(url, base) !== null;
   }
 
   // https://url.spec.whatwg.org/#dom-url-href
   get href() {
-    webidlBrandCheck(this, _url, "URL");
-    return this[_url][HREF];
+    return component(recordOf(this), HREF);
   }
 
   set href(value) {
@@ -402,18 +444,16 @@ class URL {
     if (parts === null) throw new TypeError(`Failed to set the 'href' property on 'URL': Invalid URL '${value}'`);
     this[_url] = parts;
     const q = this[_query];
-    if (q !== null) q[_list] = parseUrlencodedList(parts[SEARCH].slice(1));
+    if (q !== undefined) q[_list] = parseUrlencodedList(query(parts));
   }
 
   // https://url.spec.whatwg.org/#dom-url-origin
   get origin() {
-    webidlBrandCheck(this, _url, "URL");
-    return serializeOrigin(this[_url]);
+    return serializeOrigin(recordOf(this));
   }
 
   get protocol() {
-    webidlBrandCheck(this, _url, "URL");
-    return this[_url][PROTOCOL];
+    return component(recordOf(this), PROTOCOL);
   }
 
   set protocol(value) {
@@ -422,8 +462,7 @@ class URL {
   }
 
   get username() {
-    webidlBrandCheck(this, _url, "URL");
-    return this[_url][USERNAME];
+    return component(recordOf(this), USERNAME);
   }
 
   set username(value) {
@@ -432,8 +471,7 @@ class URL {
   }
 
   get password() {
-    webidlBrandCheck(this, _url, "URL");
-    return this[_url][PASSWORD];
+    return component(recordOf(this), PASSWORD);
   }
 
   set password(value) {
@@ -442,8 +480,7 @@ class URL {
   }
 
   get host() {
-    webidlBrandCheck(this, _url, "URL");
-    return this[_url][HOST];
+    return component(recordOf(this), HOST);
   }
 
   set host(value) {
@@ -452,8 +489,7 @@ class URL {
   }
 
   get hostname() {
-    webidlBrandCheck(this, _url, "URL");
-    return this[_url][HOSTNAME];
+    return component(recordOf(this), HOSTNAME);
   }
 
   set hostname(value) {
@@ -462,8 +498,7 @@ class URL {
   }
 
   get port() {
-    webidlBrandCheck(this, _url, "URL");
-    return this[_url][PORT];
+    return component(recordOf(this), PORT);
   }
 
   set port(value) {
@@ -472,8 +507,7 @@ class URL {
   }
 
   get pathname() {
-    webidlBrandCheck(this, _url, "URL");
-    return this[_url][PATHNAME];
+    return component(recordOf(this), PATHNAME);
   }
 
   set pathname(value) {
@@ -482,8 +516,7 @@ class URL {
   }
 
   get search() {
-    webidlBrandCheck(this, _url, "URL");
-    return this[_url][SEARCH];
+    return component(recordOf(this), SEARCH);
   }
 
   // https://url.spec.whatwg.org/#dom-url-search
@@ -492,24 +525,23 @@ class URL {
     value = toUSVString(value);
     setURL(this, "search", value);
     const q = this[_query];
-    if (q !== null) q[_list] = parseUrlencodedList(value.charCodeAt(0) === 0x3f ? value.slice(1) : value);
+    if (q !== undefined) q[_list] = parseUrlencodedList(value.charCodeAt(0) === 0x3f ? value.slice(1) : value);
   }
 
   // https://url.spec.whatwg.org/#dom-url-searchparams: made on first use and
   // the same object afterwards.
   get searchParams() {
-    webidlBrandCheck(this, _url, "URL");
+    const rec = recordOf(this);
     let q = this[_query];
-    if (q === null) {
-      q = newURLSearchParams(parseUrlencodedList(this[_url][SEARCH].slice(1)), this);
+    if (q === undefined) {
+      q = newURLSearchParams(parseUrlencodedList(query(rec)), this);
       this[_query] = q;
     }
     return q;
   }
 
   get hash() {
-    webidlBrandCheck(this, _url, "URL");
-    return this[_url][HASH];
+    return component(recordOf(this), HASH);
   }
 
   set hash(value) {
@@ -518,13 +550,11 @@ class URL {
   }
 
   toString() {
-    webidlBrandCheck(this, _url, "URL");
-    return this[_url][HREF];
+    return component(recordOf(this), HREF);
   }
 
   toJSON() {
-    webidlBrandCheck(this, _url, "URL");
-    return this[_url][HREF];
+    return component(recordOf(this), HREF);
   }
 }
 webidlInterface(URL, "URL");
@@ -537,12 +567,13 @@ const tupleOriginProtocols = new Set(["ftp:", "http:", "https:", "ws:", "wss:"])
 // https://url.spec.whatwg.org/#concept-url-origin
 // https://html.spec.whatwg.org/multipage/browsers.html#ascii-serialisation-of-an-origin
 function serializeOrigin(parts) {
-  const protocol = parts[PROTOCOL];
-  if (tupleOriginProtocols.has(protocol)) return protocol + "//" + parts[HOST];
+  const protocol = component(parts, PROTOCOL);
+  if (tupleOriginProtocols.has(protocol)) return protocol + "//" + component(parts, HOST);
   if (protocol === "blob:") {
-    const path = parseURL(parts[PATHNAME], undefined);
-    if (path !== null && (path[PROTOCOL] === "http:" || path[PROTOCOL] === "https:")) {
-      return path[PROTOCOL] + "//" + path[HOST];
+    const path = parseURL(component(parts, PATHNAME), undefined);
+    if (path !== null) {
+      const p = component(path, PROTOCOL);
+      if (p === "http:" || p === "https:") return p + "//" + component(path, HOST);
     }
   }
   return "null";
@@ -552,7 +583,25 @@ function serializeOrigin(parts) {
 // href, or null on failure: for layers (fetch) that need only a parse.
 function urlHref(input, base) {
   const parts = parseURL(toUSVString(input), base === undefined ? undefined : toUSVString(base));
-  return parts === null ? null : parts[HREF];
+  return parts === null ? null : component(parts, HREF);
+}
+
+// urlRecord parses input, a USVString, and returns its record for
+// urlRecordHref and urlRecordHasCredentials, or null on failure: for
+// layers (Request) that need a parse and no URL object.
+function urlRecord(input) {
+  return parseURL(input, undefined);
+}
+
+function urlRecordHref(rec) {
+  return component(rec, HREF);
+}
+
+// https://url.spec.whatwg.org/#include-credentials
+function urlRecordHasCredentials(rec) {
+  if (typeof rec !== "string") return rec[USERNAME] !== "" || rec[PASSWORD] !== "";
+  return rec.charCodeAt(2 * USERNAME) !== rec.charCodeAt(2 * USERNAME + 1) ||
+    rec.charCodeAt(2 * PASSWORD) !== rec.charCodeAt(2 * PASSWORD + 1);
 }
 
 // isURLSearchParams tells a real URLSearchParams (fetch's body extraction).
@@ -570,4 +619,4 @@ function parseUrlencoded(input) {
   return pairs;
 }
 
-return { URL, URLSearchParams, urlHref, isURLSearchParams, parseUrlencoded };
+return { URL, URLSearchParams, urlHref, urlRecord, urlRecordHref, urlRecordHasCredentials, isURLSearchParams, parseUrlencoded };

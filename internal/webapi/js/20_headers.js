@@ -1,18 +1,30 @@
 // Headers: https://fetch.spec.whatwg.org/#headers-class
 //
-// A header list is an array of [name, value] pairs, names lowercased (the
-// spec compares names case-insensitively; lowercasing once on the way in is
-// what every engine does). Request and Response hold their list directly and
-// make a Headers object only when script asks for one; a Headers object
-// wraps the same array, so the two never disagree.
+// A header list is text: one "name:value\n" line per header, in list
+// order, names lowercased (the spec compares names case-insensitively;
+// lowercasing once on the way in is what every engine does). It is the
+// form Go hands over and takes back (FlattenHeaders, op_respond,
+// op_fetch_start), so a request's headers reach script and a response's
+// reach Go without conversion, and a list costs one string. Names are
+// tokens and values hold no CR, LF or NUL, so the text is unambiguous:
+// "name:" at the start of a line is exactly a header named name.
+//
+// The text lives in a holder's headerText property: the inner record of a
+// Request or Response, or a holder of its own for `new Headers()`. A
+// Request or Response makes its Headers object only when script asks for
+// one, and that object reads and writes the same holder, so the two never
+// disagree.
 //
 // Guards: "immutable" refuses every change. "request" and "response" refuse
 // nothing here: a server runtime must let code set Host or Cookie on
 // outbound requests and Set-Cookie on responses (Deno and workerd do the
 // same), so the forbidden-name lists of the browser do not apply.
 
-const _list = k.internalSymbol("header list");
+const _holder = k.internalSymbol("header list holder");
 const _guard = k.internalSymbol("guard");
+
+const ReflectOwnKeys = Reflect.ownKeys;
+const ObjectPropertyIsEnumerable = Object.prototype.propertyIsEnumerable;
 
 // https://fetch.spec.whatwg.org/#concept-header-name: a token.
 const tokenRe = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -21,11 +33,44 @@ const tokenRe = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // deno-lint-ignore no-control-regex
 const badValueRe = /[\0\r\n]|[^\x00-\xff]/;
 const httpWhitespaceEdges = /^[\t\n\r ]+|[\t\n\r ]+$/g;
+// A value that is a ByteString, that normalisation leaves as it is and
+// that is valid: one test instead of the three steps, for the common case.
+// deno-lint-ignore no-control-regex
+const plainValueRe = /^(?:[^\0\t\n\r \u0100-\uffff](?:[^\0\n\r\u0100-\uffff]*[^\0\t\n\r \u0100-\uffff])?)?$/;
+
+// Names already found valid, as script wrote them → lowercased. Apps use
+// a handful of names, so this spares the token test on nearly every call;
+// a full cache is simply emptied.
+const nameCache = new Map();
+const NAME_CACHE_MAX = 256;
 
 function checkName(name, prefix) {
   if (!tokenRe.test(name)) {
     throw new TypeError(`${prefix}: invalid header name "${name}".`);
   }
+}
+
+// lowerName returns the lowercased name of a name checkName accepted.
+function lowerName(name) {
+  let n = nameCache.get(name);
+  if (n === undefined) {
+    n = name.toLowerCase();
+    if (nameCache.size >= NAME_CACHE_MAX) nameCache.clear();
+    nameCache.set(name, n);
+  }
+  return n;
+}
+
+// headerName converts and checks a name from script and returns it
+// lowercased.
+function headerName(name, prefix) {
+  if (typeof name === "string") {
+    const n = nameCache.get(name);
+    if (n !== undefined) return n;
+  }
+  name = k.toByteString(name, prefix, "name");
+  checkName(name, prefix);
+  return lowerName(name);
 }
 
 // https://fetch.spec.whatwg.org/#concept-header-value-normalize
@@ -44,54 +89,122 @@ function checkValue(name, value, prefix) {
   }
 }
 
-// Validates and normalises one (name, value) from script; returns the
-// lowercased name and normalised value.
-function validHeader(name, value, prefix) {
+// headerLine validates and normalises one (name, value) from script and
+// returns its line of header-list text.
+function headerLine(name, value, prefix) {
+  if (typeof name === "string" && typeof value === "string") {
+    const n = nameCache.get(name);
+    if (n !== undefined && plainValueRe.test(value)) return n + ":" + value + "\n";
+  }
+  // The steps in the order the spec takes them: both conversions, then
+  // the checks.
   name = k.toByteString(name, prefix, "name");
   value = normalizeValue(k.toByteString(value, prefix, "value"));
   checkName(name, prefix);
   checkValue(name, value, prefix);
-  return [name.toLowerCase(), value];
+  return lowerName(name) + ":" + value + "\n";
+}
+
+// ---- header-list text
+
+// findLine returns the index of the first line at or after from whose
+// name is key minus its final ":", or -1.
+function findLine(text, key, from) {
+  let p = text.indexOf(key, from);
+  while (p > 0 && text.charCodeAt(p - 1) !== 0x0a) p = text.indexOf(key, p + 1);
+  return p;
+}
+
+// lineEnd returns the index just past the line starting at or before p.
+function lineEnd(text, p) {
+  const end = text.indexOf("\n", p);
+  return end === -1 ? text.length : end + 1;
 }
 
 // https://fetch.spec.whatwg.org/#concept-header-list-get
-function listGet(list, name) {
+function textGet(text, name) {
+  const key = name + ":";
+  let p = findLine(text, key, 0);
   let out = null;
-  for (let i = 0; i < list.length; i++) {
-    if (list[i][0] === name) out = out === null ? list[i][1] : out + ", " + list[i][1];
+  while (p !== -1) {
+    const start = p + key.length;
+    let end = text.indexOf("\n", start);
+    if (end === -1) end = text.length;
+    const v = text.slice(start, end);
+    out = out === null ? v : out + ", " + v;
+    p = findLine(text, key, end);
   }
   return out;
 }
 
-function listHas(list, name) {
-  for (let i = 0; i < list.length; i++) if (list[i][0] === name) return true;
-  return false;
+function textHas(text, name) {
+  return findLine(text, name + ":", 0) !== -1;
 }
 
-// https://fetch.spec.whatwg.org/#concept-header-list-set: replace the first
-// entry of name, drop the others, or append.
-function listSet(list, name, value) {
-  let found = false;
-  for (let i = 0; i < list.length; i++) {
-    if (list[i][0] !== name) continue;
-    if (!found) {
-      list[i] = [name, value];
-      found = true;
-    } else {
-      list.splice(i--, 1);
+// https://fetch.spec.whatwg.org/#concept-header-list-set: the first line
+// of name becomes line, later ones go; with none, line is appended.
+function textSet(text, name, line) {
+  const key = name + ":";
+  let p = findLine(text, key, 0);
+  if (p === -1) return text + line;
+  let out = "";
+  let from = 0;
+  let first = true;
+  while (p !== -1) {
+    out += text.slice(from, p);
+    if (first) {
+      out += line;
+      first = false;
     }
+    from = lineEnd(text, p);
+    p = findLine(text, key, from);
   }
-  if (!found) list.push([name, value]);
+  return out + text.slice(from);
 }
 
-function listDelete(list, name) {
-  for (let i = 0; i < list.length; i++) if (list[i][0] === name) list.splice(i--, 1);
+// https://fetch.spec.whatwg.org/#concept-header-list-delete
+function textDelete(text, name) {
+  const key = name + ":";
+  let p = findLine(text, key, 0);
+  if (p === -1) return text;
+  let out = "";
+  let from = 0;
+  while (p !== -1) {
+    out += text.slice(from, p);
+    from = lineEnd(text, p);
+    p = findLine(text, key, from);
+  }
+  return out + text.slice(from);
 }
+
+// textEntries returns the list as [name, value] pairs.
+function textEntries(text) {
+  const list = [];
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf("\n", start);
+    if (end === -1) end = text.length;
+    const colon = text.indexOf(":", start);
+    if (colon !== -1 && colon < end) list.push([text.slice(start, colon), text.slice(colon + 1, end)]);
+    start = end + 1;
+  }
+  return list;
+}
+
+// contentTypeLine returns the line appending a body's content type adds
+// to text: "" when text names a content type already.
+function contentTypeLine(text, type) {
+  if (type === null || textHas(text, "content-type")) return "";
+  return type === textPlain ? textPlainLine : "content-type:" + type + "\n";
+}
+const textPlain = "text/plain;charset=UTF-8";
+const textPlainLine = "content-type:" + textPlain + "\n";
 
 // https://fetch.spec.whatwg.org/#concept-header-list-sort-and-combine:
 // sorted by name, values of one name joined with ", ", except set-cookie
 // whose values stay separate entries.
-function sortAndCombine(list) {
+function sortAndCombine(text) {
+  const list = textEntries(text);
   const names = [];
   const seen = new Set();
   for (let i = 0; i < list.length; i++) {
@@ -104,49 +217,40 @@ function sortAndCombine(list) {
   names.sort();
   const out = [];
   for (const n of names) {
-    if (n === "set-cookie") {
-      for (let i = 0; i < list.length; i++) if (list[i][0] === n) out.push([n, list[i][1]]);
-    } else {
-      out.push([n, listGet(list, n)]);
+    let combined = null;
+    for (let i = 0; i < list.length; i++) {
+      if (list[i][0] !== n) continue;
+      if (n === "set-cookie") out.push([n, list[i][1]]);
+      else combined = combined === null ? list[i][1] : combined + ", " + list[i][1];
     }
+    if (combined !== null) out.push([n, combined]);
   }
   return out;
 }
 
-// The header list crosses to Go as "name:value\n" lines.
-function serializeHeaderList(list) {
-  let s = "";
-  for (let i = 0; i < list.length; i++) s += list[i][0] + ":" + list[i][1] + "\n";
-  return s;
-}
-
-function parseHeaderList(flat) {
-  const list = [];
-  let start = 0;
-  while (start < flat.length) {
-    let end = flat.indexOf("\n", start);
-    if (end === -1) end = flat.length;
-    const colon = flat.indexOf(":", start);
-    if (colon !== -1 && colon < end) list.push([flat.slice(start, colon), flat.slice(colon + 1, end)]);
-    start = end + 1;
-  }
-  return list;
-}
-
-// https://fetch.spec.whatwg.org/#concept-headers-fill
-function fillHeaders(headers, init, prefix) {
+// https://fetch.spec.whatwg.org/#concept-headers-fill: returns text with
+// the headers of init appended.
+function fillHeaderText(text, init, prefix) {
   if (init === undefined || init === null) {
     if (init === null) throw new TypeError(`${prefix}: headers init can not be null.`);
-    return;
+    return text;
   }
   if (typeof init !== "object" && typeof init !== "function") {
     throw new TypeError(`${prefix}: headers init must be a sequence of pairs or a record.`);
   }
   if (init instanceof Headers) {
-    // Fast path: a Headers' list is valid already.
-    const list = init[_list];
-    for (let i = 0; i < list.length; i++) appendHeader(headers, list[i][0], list[i][1], prefix);
-    return;
+    // Each header is appended again, checks included, as the spec's
+    // iteration does (a fetched response's list came from Go).
+    const src = init[_holder].headerText;
+    let start = 0;
+    while (start < src.length) {
+      let end = src.indexOf("\n", start);
+      if (end === -1) end = src.length;
+      const colon = src.indexOf(":", start);
+      if (colon !== -1 && colon < end) text += headerLine(src.slice(start, colon), src.slice(colon + 1, end), prefix);
+      start = end + 1;
+    }
+    return text;
   }
   if (typeof init[Symbol.iterator] === "function") {
     for (const pair of init) {
@@ -157,23 +261,21 @@ function fillHeaders(headers, init, prefix) {
       if (p.length !== 2) {
         throw new TypeError(`${prefix}: each header init pair must have exactly 2 items, not ${p.length}.`);
       }
-      appendHeader(headers, p[0], p[1], prefix);
+      text += headerLine(p[0], p[1], prefix);
     }
-    return;
+    return text;
   }
-  for (const key of Reflect.ownKeys(init)) {
-    const desc = Reflect.getOwnPropertyDescriptor(init, key);
-    if (desc === undefined || !desc.enumerable) continue;
+  // https://webidl.spec.whatwg.org/#js-record: every own key, skipping the
+  // ones whose property is missing or not enumerable ([[GetOwnProperty]]
+  // through propertyIsEnumerable, which makes no descriptor object).
+  const keys = ReflectOwnKeys(init);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i];
+    if (!ObjectPropertyIsEnumerable.call(init, key)) continue;
     if (typeof key === "symbol") throw new TypeError(`${prefix}: header name is a symbol.`);
-    appendHeader(headers, key, init[key], prefix);
+    text += headerLine(key, init[key], prefix);
   }
-}
-
-// https://fetch.spec.whatwg.org/#concept-headers-append
-function appendHeader(headers, name, value, prefix) {
-  const [n, v] = validHeader(name, value, prefix);
-  if (headers[_guard] === "immutable") throw new TypeError(`${prefix}: headers are immutable.`);
-  headers[_list].push([n, v]);
+  return text;
 }
 
 function checkMutable(headers, prefix) {
@@ -183,95 +285,109 @@ function checkMutable(headers, prefix) {
 class Headers {
   // https://fetch.spec.whatwg.org/#dom-headers
   constructor(init = undefined) {
-    this[_list] = [];
+    const holder = { headerText: "" };
+    this[_holder] = holder;
     this[_guard] = "none";
-    if (init !== undefined) fillHeaders(this, init, "Failed to construct 'Headers'");
+    if (init !== undefined) holder.headerText = fillHeaderText("", init, "Failed to construct 'Headers'");
   }
 
+  // https://fetch.spec.whatwg.org/#concept-headers-append
   append(name, value) {
-    k.webidlBrandCheck(this, _list, "Headers");
+    k.webidlBrandCheck(this, _holder, "Headers");
     const prefix = "Failed to execute 'append' on 'Headers'";
     k.requiredArguments(arguments.length, 2, prefix);
-    appendHeader(this, name, value, prefix);
+    const line = headerLine(name, value, prefix);
+    checkMutable(this, prefix);
+    this[_holder].headerText += line;
   }
 
   delete(name) {
-    k.webidlBrandCheck(this, _list, "Headers");
+    k.webidlBrandCheck(this, _holder, "Headers");
     const prefix = "Failed to execute 'delete' on 'Headers'";
     k.requiredArguments(arguments.length, 1, prefix);
-    name = k.toByteString(name, prefix, "name");
-    checkName(name, prefix);
+    name = headerName(name, prefix);
     checkMutable(this, prefix);
-    listDelete(this[_list], name.toLowerCase());
+    const holder = this[_holder];
+    holder.headerText = textDelete(holder.headerText, name);
   }
 
   get(name) {
-    k.webidlBrandCheck(this, _list, "Headers");
+    k.webidlBrandCheck(this, _holder, "Headers");
     const prefix = "Failed to execute 'get' on 'Headers'";
     k.requiredArguments(arguments.length, 1, prefix);
-    name = k.toByteString(name, prefix, "name");
-    checkName(name, prefix);
-    return listGet(this[_list], name.toLowerCase());
+    return textGet(this[_holder].headerText, headerName(name, prefix));
   }
 
   // https://fetch.spec.whatwg.org/#dom-headers-getsetcookie
   getSetCookie() {
-    k.webidlBrandCheck(this, _list, "Headers");
+    k.webidlBrandCheck(this, _holder, "Headers");
     const out = [];
-    const list = this[_list];
-    for (let i = 0; i < list.length; i++) if (list[i][0] === "set-cookie") out.push(list[i][1]);
+    const text = this[_holder].headerText;
+    const key = "set-cookie:";
+    let p = findLine(text, key, 0);
+    while (p !== -1) {
+      const start = p + key.length;
+      let end = text.indexOf("\n", start);
+      if (end === -1) end = text.length;
+      out.push(text.slice(start, end));
+      p = findLine(text, key, end);
+    }
     return out;
   }
 
   has(name) {
-    k.webidlBrandCheck(this, _list, "Headers");
+    k.webidlBrandCheck(this, _holder, "Headers");
     const prefix = "Failed to execute 'has' on 'Headers'";
     k.requiredArguments(arguments.length, 1, prefix);
-    name = k.toByteString(name, prefix, "name");
-    checkName(name, prefix);
-    return listHas(this[_list], name.toLowerCase());
+    return textHas(this[_holder].headerText, headerName(name, prefix));
   }
 
   set(name, value) {
-    k.webidlBrandCheck(this, _list, "Headers");
+    k.webidlBrandCheck(this, _holder, "Headers");
     const prefix = "Failed to execute 'set' on 'Headers'";
     k.requiredArguments(arguments.length, 2, prefix);
-    const [n, v] = validHeader(name, value, prefix);
+    const line = headerLine(name, value, prefix);
     checkMutable(this, prefix);
-    listSet(this[_list], n, v);
+    const holder = this[_holder];
+    holder.headerText = textSet(holder.headerText, line.slice(0, line.indexOf(":")), line);
   }
 
   forEach(callback, thisArg = undefined) {
-    k.webidlBrandCheck(this, _list, "Headers");
+    k.webidlBrandCheck(this, _holder, "Headers");
     const prefix = "Failed to execute 'forEach' on 'Headers'";
     k.requiredArguments(arguments.length, 1, prefix);
     k.toCallback(callback, prefix, "Argument 1");
     // Like a pair iterator: the sorted view is taken again at each step.
     for (let i = 0; ; i++) {
-      const pairs = sortAndCombine(this[_list]);
+      const pairs = sortAndCombine(this[_holder].headerText);
       if (i >= pairs.length) break;
       callback.call(thisArg, pairs[i][1], pairs[i][0], this);
     }
   }
 
   keys() {
-    k.webidlBrandCheck(this, _list, "Headers");
+    k.webidlBrandCheck(this, _holder, "Headers");
     return new HeadersIterator(this, "key");
   }
 
   values() {
-    k.webidlBrandCheck(this, _list, "Headers");
+    k.webidlBrandCheck(this, _holder, "Headers");
     return new HeadersIterator(this, "value");
   }
 
   entries() {
-    k.webidlBrandCheck(this, _list, "Headers");
+    k.webidlBrandCheck(this, _holder, "Headers");
     return new HeadersIterator(this, "key+value");
   }
 
   [k.customInspect](inspect, options) {
     const obj = {};
-    for (const [n, v] of sortAndCombine(this[_list])) obj[n] = n in obj ? obj[n] + ", " + v : v;
+    const pairs = sortAndCombine(this[_holder].headerText);
+    for (let i = 0; i < pairs.length; i++) {
+      const n = pairs[i][0];
+      const v = pairs[i][1];
+      obj[n] = n in obj ? obj[n] + ", " + v : v;
+    }
     return `Headers ${inspect(obj, options)}`;
   }
 }
@@ -291,11 +407,12 @@ class HeadersIterator {
   }
   next() {
     k.webidlBrandCheck(this, _target, "Headers Iterator");
-    const pairs = sortAndCombine(this[_target][_list]);
+    const pairs = sortAndCombine(this[_target][_holder].headerText);
     const i = this[_index];
     if (i >= pairs.length) return { value: undefined, done: true };
     this[_index] = i + 1;
-    const [n, v] = pairs[i];
+    const n = pairs[i][0];
+    const v = pairs[i][1];
     const kind = this[_kind];
     return { value: kind === "key" ? n : kind === "value" ? v : [n, v], done: false };
   }
@@ -305,32 +422,22 @@ Object.defineProperty(HeadersIterator.prototype, Symbol.toStringTag, {
   value: "Headers Iterator", writable: false, enumerable: false, configurable: true,
 });
 
-// headersFromList makes the Headers object of a request or response,
-// sharing list.
-function headersFromList(list, guard) {
-  const h = Object.create(Headers.prototype);
-  h[_list] = list;
-  h[_guard] = guard;
-  return h;
-}
+// headersFromHolder makes the Headers object of a request or response: it
+// reads and writes holder.headerText.
+const HeadersPrototype = Headers.prototype;
 
-function headerListOf(headers) {
-  return headers[_list];
-}
-
-function setHeadersGuard(headers, guard) {
-  headers[_guard] = guard;
+function headersFromHolder(holder, guard) {
+  return { __proto__: HeadersPrototype, [_holder]: holder, [_guard]: guard };
 }
 
 return {
   Headers,
-  headersFromList,
-  headerListOf,
-  setHeadersGuard,
-  fillHeaders,
-  listGet,
-  listHas,
-  listSet,
-  serializeHeaderList,
-  parseHeaderList,
+  headersFromHolder,
+  fillHeaderText,
+  headerTextGet: textGet,
+  headerTextHas: textHas,
+  headerTextSet: textSet,
+  contentTypeLine,
+  textPlain,
+  textPlainLine,
 };

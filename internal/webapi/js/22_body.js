@@ -49,17 +49,15 @@ function partBytes(p) {
   return blobBytes(p);
 }
 
+// Fields left at their defaults (see InnerBody.prototype below) are not
+// set: each property a constructor adds costs here, and most bodies are a
+// string and nothing else.
 class InnerBody {
   constructor(source, stream, rid, length) {
     this.source = source; // string | Uint8Array | Array (parts) | null
-    this.streamObj = stream;
-    this.rid = rid;
-    this.length = length; // bytes, or null if unknown
-    this.consumed = false; // read without (or taking over) its stream
-    this.disturbed = false; // our own stream was pulled
-    this.shared = false; // source shared with a clone: hand out copies
-    this.signal = null; // a fetch's AbortSignal: read errors become its reason
-    this.onDone = null; // called once when a resource body ends
+    if (stream !== null) this.streamObj = stream;
+    if (rid !== -1) this.rid = rid;
+    if (length !== null) this.length = length;
   }
 
   get stream() {
@@ -287,17 +285,36 @@ class InnerBody {
   }
 }
 
-// A body that reads from Go resource rid.
-function resourceBody(rid) {
-  return new InnerBody(null, null, rid, null);
+Object.assign(InnerBody.prototype, {
+  streamObj: null, // a ReadableStream, given or made by .stream
+  rid: -1, // a Go body resource, or -1
+  length: null, // bytes, or null if unknown
+  consumed: false, // read without (or taking over) its stream
+  disturbed: false, // our own stream was pulled
+  shared: false, // source shared with a clone: hand out copies
+  signal: null, // a fetch's AbortSignal: read errors become its reason
+  onDone: null, // called once when a resource body ends
+});
+
+const InnerBodyPrototype = InnerBody.prototype;
+
+// sourceBody makes the body of a string, bytes or parts source, the common
+// case, as a literal (cheaper here than a constructor call).
+function sourceBody(source) {
+  return { __proto__: InnerBodyPrototype, source };
 }
 
-const textPlain = "text/plain;charset=UTF-8";
+// A body that reads from Go resource rid.
+function resourceBody(rid) {
+  return { __proto__: InnerBodyPrototype, source: null, rid };
+}
+
+const textPlain = k.textPlain;
 
 // https://fetch.spec.whatwg.org/#concept-bodyinit-extract: returns
 // [InnerBody, content type or null].
 function extractBody(object, prefix) {
-  if (typeof object === "string") return [new InnerBody(object, null, -1, null), textPlain];
+  if (typeof object === "string") return [sourceBody(object), textPlain];
   if (object !== null && typeof object === "object") {
     if (isReadableStream(object)) {
       if (object.locked || streamDisturbed(object)) {
@@ -381,7 +398,7 @@ function bodyUnusableError(prefix) {
 }
 
 // mixinBody adds the Body mixin to a class whose instances keep their inner
-// record (with .body and .headerList) under innerKey.
+// record (with .body and .headerText) under innerKey.
 function mixinBody(cls, innerKey, name) {
   const proto = cls.prototype;
 
@@ -399,7 +416,7 @@ function mixinBody(cls, innerKey, name) {
   }
 
   function contentType(self) {
-    return k.listGet(self[innerKey].headerList, "content-type");
+    return k.headerTextGet(self[innerKey].headerText, "content-type");
   }
 
   Object.defineProperties(proto, {
@@ -485,6 +502,7 @@ function mixinBody(cls, innerKey, name) {
 
 return {
   InnerBody,
+  sourceBody,
   resourceBody,
   extractBody,
   mixinBody,

@@ -1,36 +1,27 @@
 // Request: https://fetch.spec.whatwg.org/#request-class
 //
 // InnerRequest is the spec's request; class Request is its public face.
-// A request the runtime dispatches keeps its headers as the "name:value\n"
-// text it arrived in until script reads them, and its URL as a string.
+// The header list is text (20_headers.js), the URL a string, and a Request
+// gets its Headers object and (for a dispatched request) its AbortSignal
+// only when script asks for them.
 
 const _inner = k.internalSymbol("request");
+const { resourceBody } = k;
 const _headers = k.internalSymbol("headers");
-const _signal = k.internalSymbol("signal");
 
-class InnerRequest {
-  constructor(method, url, headerList, headersFlat, body) {
-    this.method = method;
-    this.url = url; // serialized URL
-    this.list = headerList; // array of [name, value], or null until parsed
-    this.flat = headersFlat; // "name:value\n" lines while list is null
-    this.body = body; // InnerBody | null
-    this.redirect = "follow";
-    this.signal = null; // AbortSignal | null
-    this.keepalive = false;
-  }
+// https://fetch.spec.whatwg.org/#concept-request: a literal (cheaper here
+// than a constructor call) whose prototype holds the fields most requests
+// leave at their defaults (each property a record gets costs here).
+const innerRequestDefaults = {
+  redirect: "follow",
+  signal: null, // AbortSignal | null
+  keepalive: false,
+};
 
-  get headerList() {
-    if (this.list === null) {
-      this.list = k.parseHeaderList(this.flat);
-      this.flat = null;
-    }
-    return this.list;
-  }
-
-  headersFlat() {
-    return this.list === null ? this.flat : k.serializeHeaderList(this.list);
-  }
+// url is the serialized URL, headerText the header list (20_headers.js),
+// body an InnerBody or null.
+function newInnerRequest(method, url, headerText, body) {
+  return { __proto__: innerRequestDefaults, method, url, headerText, body };
 }
 
 // https://fetch.spec.whatwg.org/#concept-method
@@ -53,24 +44,26 @@ function checkMethod(m, prefix) {
 }
 
 function parseURL(input, prefix) {
-  let href = null;
-  if (k.urlHref !== undefined) {
-    href = k.urlHref(input);
-  } else {
-    try {
-      href = new k.URL(input).href;
-    } catch {
-      href = null;
-    }
-  }
-  if (href === null) throw new TypeError(`${prefix}: Invalid URL "${input}".`);
-  if (/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*@/.test(href)) {
+  const rec = k.urlRecord(input);
+  if (rec === null) throw new TypeError(`${prefix}: Invalid URL "${input}".`);
+  if (k.urlRecordHasCredentials(rec)) {
     throw new TypeError(`${prefix}: Request cannot be constructed from a URL that includes credentials: "${input}".`);
   }
-  return href;
+  return k.urlRecordHref(rec);
 }
 
 const redirectModes = ["follow", "error", "manual"];
+
+// The body of new Request(input) taken from input's.
+function transferBody(request, inputBody, prefix) {
+  if (request.method === "GET" || request.method === "HEAD") {
+    throw new TypeError(`${prefix}: Request with GET/HEAD method cannot have body.`);
+  }
+  if (inputBody.unusable) {
+    throw new TypeError(`${prefix}: Cannot construct a Request with a Request object that has already been used.`);
+  }
+  return inputBody.transfer();
+}
 
 function isAbortSignal(v) {
   return k.AbortSignal !== undefined && v instanceof k.AbortSignal;
@@ -88,68 +81,69 @@ class Request {
   constructor(input, init = undefined) {
     const prefix = "Failed to construct 'Request'";
     k.requiredArguments(arguments.length, 1, prefix);
-    init = k.toDictionary(init, prefix, "Argument 2");
+    const hasInit = init !== undefined && init !== null;
+    if (hasInit) init = k.toDictionary(init, prefix, "Argument 2");
     let request;
     let signal = null;
     let inputInner = null;
     if (input instanceof Request) {
       inputInner = input[_inner];
-      request = new InnerRequest(inputInner.method, inputInner.url, null, null, null);
+      request = newInnerRequest(inputInner.method, inputInner.url, inputInner.headerText, null);
       request.redirect = inputInner.redirect;
       request.keepalive = inputInner.keepalive;
       signal = inputInner.signal ?? input.signal;
     } else {
       const url = parseURL(k.toUSVString(input, prefix, "input"), prefix);
-      request = new InnerRequest("GET", url, null, null, null);
-    }
-
-    if (init.window !== undefined && init.window !== null) {
-      throw new TypeError(`${prefix}: 'window' can only be null.`);
-    }
-    if (init.keepalive !== undefined) request.keepalive = !!init.keepalive;
-    if (init.method !== undefined) {
-      request.method = checkMethod(k.toByteString(init.method, prefix, "method"), prefix);
-    }
-    if (init.signal !== undefined) {
-      if (init.signal !== null && !isAbortSignal(init.signal)) {
-        throw new TypeError(`${prefix}: member signal is not of type AbortSignal.`);
-      }
-      signal = init.signal;
-    }
-    if (init.redirect !== undefined) {
-      request.redirect = k.enumValue(init.redirect, redirectModes, prefix, "redirect", "RequestRedirect");
+      request = newInnerRequest("GET", url, "", null);
     }
     this[_inner] = request;
-    this[_headers] = null;
-    this[_signal] = dependentSignal(signal);
-    request.signal = this[_signal];
+    // An absent init is an empty dictionary: nothing to read.
+    if (!hasInit) {
+      if (signal !== null) request.signal = dependentSignal(signal);
+      const inputBody = inputInner === null ? null : inputInner.body;
+      if (inputBody !== null) request.body = transferBody(request, inputBody, prefix);
+      return;
+    }
+    const window = init.window;
+    if (window !== undefined && window !== null) {
+      throw new TypeError(`${prefix}: 'window' can only be null.`);
+    }
+    const keepalive = init.keepalive;
+    if (keepalive !== undefined) request.keepalive = !!keepalive;
+    const method = init.method;
+    if (method !== undefined) {
+      request.method = checkMethod(k.toByteString(method, prefix, "method"), prefix);
+    }
+    const initSignal = init.signal;
+    if (initSignal !== undefined) {
+      if (initSignal !== null && !isAbortSignal(initSignal)) {
+        throw new TypeError(`${prefix}: member signal is not of type AbortSignal.`);
+      }
+      signal = initSignal;
+    }
+    const redirect = init.redirect;
+    if (redirect !== undefined) {
+      request.redirect = k.enumValue(redirect, redirectModes, prefix, "redirect", "RequestRedirect");
+    }
+    if (signal !== null) request.signal = dependentSignal(signal);
 
     // https://fetch.spec.whatwg.org/#dom-request step 32-33: the headers.
-    if (init.headers !== undefined) {
-      request.list = [];
-      const h = k.headersFromList(request.list, "request");
-      k.fillHeaders(h, init.headers, prefix);
-    } else {
-      request.list = inputInner === null ? [] : inputInner.headerList.slice();
-    }
+    const headers = init.headers;
+    if (headers !== undefined) request.headerText = k.fillHeaderText("", headers, prefix);
 
     const inputBody = inputInner === null ? null : inputInner.body;
-    const hasInitBody = init.body !== undefined && init.body !== null;
-    if ((hasInitBody || inputBody !== null) && (request.method === "GET" || request.method === "HEAD")) {
-      throw new TypeError(`${prefix}: Request with GET/HEAD method cannot have body.`);
-    }
-    let body = null;
+    const initBody = init.body;
+    const hasInitBody = initBody !== undefined && initBody !== null;
     if (hasInitBody) {
-      const [b, type] = k.extractBody(init.body, prefix);
-      body = b;
-      if (type !== null && !k.listHas(request.list, "content-type")) request.list.push(["content-type", type]);
-    } else if (inputBody !== null) {
-      if (inputBody.unusable) {
-        throw new TypeError(`${prefix}: Cannot construct a Request with a Request object that has already been used.`);
+      if (request.method === "GET" || request.method === "HEAD") {
+        throw new TypeError(`${prefix}: Request with GET/HEAD method cannot have body.`);
       }
-      body = inputBody.transfer();
+      const extracted = k.extractBody(initBody, prefix);
+      request.body = extracted[0];
+      request.headerText += k.contentTypeLine(request.headerText, extracted[1]);
+    } else if (inputBody !== null) {
+      request.body = transferBody(request, inputBody, prefix);
     }
-    request.body = body;
   }
 
   get method() {
@@ -162,9 +156,10 @@ class Request {
     return this[_inner].url;
   }
 
+  // The Headers object is made on first use.
   get headers() {
     k.webidlBrandCheck(this, _inner, "Request");
-    return (this[_headers] ??= k.headersFromList(this[_inner].headerList, "request"));
+    return (this[_headers] ??= k.headersFromHolder(this[_inner], "request"));
   }
 
   get destination() {
@@ -225,11 +220,9 @@ class Request {
   // A dispatched request gets its (never aborted) signal on first use.
   get signal() {
     k.webidlBrandCheck(this, _inner, "Request");
-    if (this[_signal] === null) {
-      this[_signal] = new k.AbortController().signal;
-      this[_inner].signal = this[_signal];
-    }
-    return this[_signal];
+    const inner = this[_inner];
+    if (inner.signal === null) inner.signal = new k.AbortController().signal;
+    return inner.signal;
   }
 
   get duplex() {
@@ -244,11 +237,12 @@ class Request {
     if (inner.body !== null && inner.body.unusable) {
       throw new TypeError("Failed to execute 'clone' on 'Request': Request body is already used.");
     }
-    const c = new InnerRequest(inner.method, inner.url, inner.list === null ? null : inner.list.slice(), inner.flat, null);
+    const c = newInnerRequest(inner.method, inner.url, inner.headerText, null);
     c.redirect = inner.redirect;
     c.keepalive = inner.keepalive;
     if (inner.body !== null) c.body = inner.body.clone();
-    c.signal = dependentSignal(inner.signal);
+    const signal = dependentSignal(inner.signal);
+    if (signal !== null) c.signal = signal;
     return requestFromInner(c);
   }
 
@@ -265,18 +259,16 @@ class Request {
 k.mixinBody(Request, _inner, "Request");
 k.configureInterface(Request);
 
+const RequestPrototype = Request.prototype;
+
 function requestFromInner(inner) {
-  const r = Object.create(Request.prototype);
-  r[_inner] = inner;
-  r[_headers] = null;
-  r[_signal] = inner.signal;
-  return r;
+  return { __proto__: RequestPrototype, [_inner]: inner };
 }
 
-// newDispatchRequest makes the Request of one invocation: headers stay
-// text until read, the body reads from resource bodyRid (-1: none).
+// newDispatchRequest makes the Request of one invocation from the header
+// text Go sent; the body reads from resource bodyRid (-1: none).
 function newDispatchRequest(method, url, headersFlat, bodyRid) {
-  return requestFromInner(new InnerRequest(method, url, null, headersFlat, bodyRid >= 0 ? k.resourceBody(bodyRid) : null));
+  return { __proto__: RequestPrototype, [_inner]: newInnerRequest(method, url, headersFlat, bodyRid >= 0 ? resourceBody(bodyRid) : null) };
 }
 
 function requestInner(r) {

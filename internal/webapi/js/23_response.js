@@ -1,38 +1,28 @@
 // Response: https://fetch.spec.whatwg.org/#response-class
 //
 // InnerResponse is the spec's response; class Response is its public face.
-// A Response gets a Headers object only when script reads .headers, so
-// `new Response("hi")` is one small record; a fetched response keeps Go's
-// "name:value\n" header text until script reads it (a proxied response
-// sends it back unparsed).
+// The header list is text (20_headers.js) and a Response gets a Headers
+// object only when script reads .headers, so `new Response("hi")` is two
+// small records, and a fetched response's headers go back to Go as they
+// came (a proxy never parses them).
 
 const _inner = k.internalSymbol("response");
 const _headers = k.internalSymbol("headers");
 
-class InnerResponse {
-  constructor(status, statusText, headerList, headersFlat, body) {
-    this.type = "default";
-    this.status = status;
-    this.statusText = statusText;
-    this.list = headerList; // array of [name, value], or null until parsed
-    this.flat = headersFlat; // "name:value\n" lines while list is null
-    this.body = body; // InnerBody | null
-    this.url = null; // the last URL of the URL list, or null
-    this.redirected = false;
-    this.guard = "response";
-  }
+// https://fetch.spec.whatwg.org/#concept-response: a literal (cheaper here
+// than a constructor call) whose prototype holds the fields most responses
+// leave at their defaults (each property a record gets costs here).
+const innerResponseDefaults = {
+  type: "default",
+  statusText: "",
+  url: null, // the last URL of the URL list, or null
+  redirected: false,
+  guard: "response",
+};
 
-  get headerList() {
-    if (this.list === null) {
-      this.list = k.parseHeaderList(this.flat);
-      this.flat = null;
-    }
-    return this.list;
-  }
-
-  headersFlat() {
-    return this.list === null ? this.flat : k.serializeHeaderList(this.list);
-  }
+// headerText is the header list (20_headers.js); body an InnerBody or null.
+function newInnerResponse(status, headerText, body) {
+  return { __proto__: innerResponseDefaults, status, headerText, body };
 }
 
 // https://fetch.spec.whatwg.org/#null-body-status
@@ -50,56 +40,77 @@ function redirectStatus(s) {
 // deno-lint-ignore no-control-regex
 const reasonPhraseRe = /^[\t\x20-\x7e\x80-\xff]*$/;
 
-// https://fetch.spec.whatwg.org/#initialize-a-response
-function initializeResponse(inner, init, body, prefix) {
+// https://fetch.spec.whatwg.org/#initialize-a-response, for a response
+// whose headers are still empty; body and type are the extracted body and
+// its content type (or null). Each member of init is read once, in the
+// order status, statusText, headers.
+function initializeResponse(inner, init, body, type, prefix) {
+  const s = init.status;
   let status = 200;
-  if (init.status !== undefined) status = k.toUnsignedShort(init.status, prefix, "status");
+  if (s !== undefined) {
+    status = typeof s === "number" && (s | 0) === s && s >= 0 && s <= 65535 ? s : k.toUnsignedShort(s, prefix, "status");
+  }
   if (status < 200 || status > 599) {
     throw new RangeError(`${prefix}: The status provided (${status}) is outside the range [200, 599].`);
   }
-  let statusText = "";
-  if (init.statusText !== undefined) {
-    statusText = k.toByteString(init.statusText, prefix, "statusText");
+  const st = init.statusText;
+  if (st !== undefined) {
+    const statusText = k.toByteString(st, prefix, "statusText");
     if (!reasonPhraseRe.test(statusText)) {
       throw new TypeError(`${prefix}: Invalid statusText "${statusText}".`);
     }
+    if (statusText !== "") inner.statusText = statusText;
   }
   inner.status = status;
-  inner.statusText = statusText;
-  if (init.headers !== undefined) {
-    k.fillHeaders(k.headersFromList(inner.list, "response"), init.headers, prefix);
-  }
+  const h = init.headers;
+  let text = h === undefined ? "" : fillHeaderText("", h, prefix);
   if (body !== null) {
     if (nullBodyStatus(status)) {
       throw new TypeError(`${prefix}: Response with null body status (${status}) cannot have body.`);
     }
-    inner.body = body[0];
-    if (body[1] !== null && !k.listHas(inner.list, "content-type")) inner.list.push(["content-type", body[1]]);
+    inner.body = body;
+    if (type !== null) {
+      text = text === "" ? (type === textPlain ? textPlainLine : "content-type:" + type + "\n") : text + contentTypeLine(text, type);
+    }
   }
+  inner.headerText = text;
 }
+
+const { textPlain, textPlainLine, sourceBody, fillHeaderText, contentTypeLine, toDictionary } = k;
+const jsonType = "application/json";
+const jsonLine = "content-type:" + jsonType + "\n";
 
 class Response {
   // https://fetch.spec.whatwg.org/#dom-response
   constructor(body = null, init = undefined) {
     const prefix = "Failed to construct 'Response'";
-    const inner = new InnerResponse(200, "", [], null, null);
-    this[_inner] = inner;
-    this[_headers] = null;
-    const extracted = body === null || body === undefined ? null : k.extractBody(body, prefix);
+    // https://fetch.spec.whatwg.org/#concept-bodyinit-extract, a string
+    // (the common case) inline.
+    let b = null;
+    let type = null;
+    let text = "";
+    if (typeof body === "string") {
+      b = sourceBody(body);
+      type = textPlain;
+      text = textPlainLine;
+    } else if (body !== null && body !== undefined) {
+      const extracted = k.extractBody(body, prefix);
+      b = extracted[0];
+      type = extracted[1];
+      if (type !== null) text = "content-type:" + type + "\n";
+    }
     if (init === undefined || init === null) {
-      // Fast path for `new Response(body)`.
-      if (extracted !== null) {
-        inner.body = extracted[0];
-        if (extracted[1] !== null) inner.list.push(["content-type", extracted[1]]);
-      }
+      this[_inner] = newInnerResponse(200, text, b);
       return;
     }
-    initializeResponse(inner, k.toDictionary(init, prefix, "Argument 2"), extracted, prefix);
+    const inner = newInnerResponse(200, "", null);
+    this[_inner] = inner;
+    initializeResponse(inner, toDictionary(init, prefix, "Argument 2"), b, type, prefix);
   }
 
   // https://fetch.spec.whatwg.org/#dom-response-error
   static error() {
-    const inner = new InnerResponse(0, "", [], null, null);
+    const inner = newInnerResponse(0, "", null);
     inner.type = "error";
     inner.guard = "immutable";
     return responseFromInner(inner);
@@ -116,7 +127,7 @@ class Response {
     if (!redirectStatus(status)) {
       throw new RangeError(`${prefix}: Invalid status code ${status} (must be 301, 302, 303, 307 or 308).`);
     }
-    const inner = new InnerResponse(status, "", [["location", href]], null, null);
+    const inner = newInnerResponse(status, "location:" + href + "\n", null);
     inner.guard = "immutable";
     return responseFromInner(inner);
   }
@@ -127,8 +138,10 @@ class Response {
     k.requiredArguments(arguments.length, 1, prefix);
     const text = JSON.stringify(data);
     if (text === undefined) throw new TypeError(`${prefix}: The data is not JSON serializable.`);
-    const inner = new InnerResponse(200, "", [], null, null);
-    initializeResponse(inner, k.toDictionary(init, prefix, "Argument 2"), [new k.InnerBody(text, null, -1, null), "application/json"], prefix);
+    const body = sourceBody(text);
+    if (init === undefined || init === null) return responseFromInner(newInnerResponse(200, jsonLine, body));
+    const inner = newInnerResponse(200, "", null);
+    initializeResponse(inner, toDictionary(init, prefix, "Argument 2"), body, jsonType, prefix);
     return responseFromInner(inner);
   }
 
@@ -166,10 +179,11 @@ class Response {
     return this[_inner].statusText;
   }
 
+  // The Headers object is made on first use.
   get headers() {
     k.webidlBrandCheck(this, _inner, "Response");
     const inner = this[_inner];
-    return (this[_headers] ??= k.headersFromList(inner.headerList, inner.guard));
+    return (this[_headers] ??= k.headersFromHolder(inner, inner.guard));
   }
 
   // https://fetch.spec.whatwg.org/#dom-response-clone
@@ -179,7 +193,8 @@ class Response {
     if (inner.body !== null && inner.body.unusable) {
       throw new TypeError("Failed to execute 'clone' on 'Response': Response body is already used.");
     }
-    const c = new InnerResponse(inner.status, inner.statusText, inner.list === null ? null : inner.list.slice(), inner.flat, null);
+    const c = newInnerResponse(inner.status, inner.headerText, null);
+    c.statusText = inner.statusText;
     c.type = inner.type;
     c.url = inner.url;
     c.redirected = inner.redirected;
@@ -204,17 +219,17 @@ class Response {
 k.mixinBody(Response, _inner, "Response");
 k.configureInterface(Response);
 
+const ResponsePrototype = Response.prototype;
+
 function responseFromInner(inner) {
-  const r = Object.create(Response.prototype);
-  r[_inner] = inner;
-  r[_headers] = null;
-  return r;
+  return { __proto__: ResponsePrototype, [_inner]: inner };
 }
 
 // newFetchResponse makes the Response of a fetch from op_fetch_send's
 // result; its headers are immutable and stay text until read.
 function newFetchResponse(status, statusText, headersFlat, bodyRid, url, redirected) {
-  const inner = new InnerResponse(status, statusText, null, headersFlat, bodyRid >= 0 ? k.resourceBody(bodyRid) : null);
+  const inner = newInnerResponse(status, headersFlat, bodyRid >= 0 ? k.resourceBody(bodyRid) : null);
+  inner.statusText = statusText;
   inner.type = "basic";
   inner.url = url;
   inner.redirected = redirected;

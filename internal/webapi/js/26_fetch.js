@@ -65,7 +65,7 @@ async function fetch(input, init = undefined) {
       throw abortReason(signal);
     }
   }
-  const id = ops.op_fetch_start(inner.method, inner.url, inner.headersFlat(), body, inner.redirect);
+  const id = ops.op_fetch_start(inner.method, inner.url, inner.headerText, body, inner.redirect);
   if (body === -1) pumpBody(id, inner.body);
 
   let onAbort = null;
@@ -95,4 +95,5 @@ async function fetch(input, init = undefined) {
   return response;
 }
 
-return { fetch };
+// requestBodyForSend and pumpBody also send service binding requests (33_service.js).
+return { fetch, requestBodyForSend, pumpBody };

@@ -10,6 +10,13 @@
 //                      error (the runtime answers 500).
 //   scheduled(scheduledTime, cron)
 //                      one cron invocation; resolves when the handler did.
+//   queue(queueName, metaJSON, bodies, requestId)
+//                      one queue batch (see 32_queue.js newQueueBatch);
+//                      always resolves, with the JSON of every message's
+//                      decision and the handler's error if it threw.
+//   rpc(entrypoint, method, payload, requestId)
+//                      one service binding RPC call (33_service.js
+//                      serveRpc); resolves to the serialised result.
 //   waitUntil()        settles once every promise given to waitUntil so far
 //                      has; rejections are logged, not thrown.
 //
@@ -22,6 +29,7 @@
 
 let env = {};
 let main = null; // the default export, when it has handlers
+let exportsNs = null; // the module namespace: RPC entrypoints are its classes
 let waitList = [];
 const resolved = Promise.resolve();
 
@@ -131,12 +139,12 @@ function sendResponse(res) {
   if (inner.type === "error") throw new TypeError("handler returned Response.error()");
   const body = inner.body;
   if (body === null) {
-    ops.op_respond(inner.status, inner.headersFlat(), null);
+    ops.op_respond(inner.status, inner.headerText, null);
     return resolved;
   }
   const src = body.untouchedSource();
   if (src !== undefined) {
-    ops.op_respond(inner.status, inner.headersFlat(), src);
+    ops.op_respond(inner.status, inner.headerText, src);
     return resolved;
   }
   return sendBody(inner, body);
@@ -146,11 +154,11 @@ async function sendBody(inner, body) {
   if (body.unusable) throw new TypeError("handler returned a Response whose body was already used");
   const whole = body.materialize();
   if (whole !== undefined) {
-    ops.op_respond(inner.status, inner.headersFlat(), await whole);
+    ops.op_respond(inner.status, inner.headerText, await whole);
     return;
   }
   const rid = body.takeRid();
-  ops.op_respond(inner.status, inner.headersFlat(), undefined);
+  ops.op_respond(inner.status, inner.headerText, undefined);
   if (rid >= 0) {
     await ops.op_respond_pipe(rid);
   } else {
@@ -175,7 +183,10 @@ const entry = {
   init() {
     const ns = globalThis.__kumo_main;
     globalThis.__kumo_main = undefined; // the bundle declares it with var: not deletable
-    const def = ns !== null && ns !== undefined ? ns.default : undefined;
+    exportsNs = ns !== null && ns !== undefined ? ns : null;
+    let def = exportsNs !== null ? ns.default : undefined;
+    // export default class extends WorkerEntrypoint { fetch(request) {...} }
+    if (k.isEntrypointClass(def)) def = k.classHandlers(def);
     const kinds = [];
     if (def !== null && (typeof def === "object" || typeof def === "function")) {
       for (const kind of ["fetch", "scheduled", "queue"]) {
@@ -190,6 +201,7 @@ const entry = {
         if (k.hasListeners(globalThis, kind)) kinds.push(kind);
       }
     }
+    if (k.hasEntrypoints(exportsNs)) kinds.push("rpc");
     if (kinds.length === 0) {
       throw new TypeError("no handler: export default { fetch(request, env, ctx) { ... } } or addEventListener(\"fetch\", ...)");
     }
@@ -247,6 +259,36 @@ const entry = {
       if (!k.hasListeners(globalThis, "scheduled")) throw new TypeError("no scheduled handler: no \"scheduled\" event listener");
       k.dispatch(globalThis, new (events().ScheduledEvent)("scheduled", { scheduledTime, cron }));
       return resolved;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  },
+
+  queue(queueName, meta, bodies, requestId) {
+    void requestId;
+    const { batch, result } = k.newQueueBatch(queueName, JSON.parse(meta), bodies);
+    let p;
+    try {
+      if (main === null || typeof main.queue !== "function") {
+        throw new TypeError("no queue handler: the default export has no queue method");
+      }
+      p = Promise.resolve(main.queue(batch, env, ctx));
+    } catch (e) {
+      p = Promise.reject(e);
+    }
+    return p.then(
+      () => result(null),
+      (e) => {
+        ops.op_log("error", "Uncaught (in queue) " + k.inspect(e));
+        return result(e);
+      },
+    );
+  },
+
+  rpc(entrypoint, method, payload, requestId) {
+    void requestId;
+    try {
+      return k.serveRpc(exportsNs, entrypoint, method, payload, env, ctx);
     } catch (e) {
       return Promise.reject(e);
     }

@@ -61,6 +61,8 @@ const globals = [
   "Response",
   "FormData",
   "fetch",
+  // Bindings: the base class "cloudflare:workers" and "kumo" export (package bundle)
+  "WorkerEntrypoint",
 ];
 for (const name of globals) {
   if (k[name] !== undefined) defineGlobal(name, k[name]);

@@ -378,9 +378,17 @@ type DeployRequest struct {
 	// percent is the new version's share of traffic: 0 or 100 activate it
 	// fully, 1..99 split traffic with the current version.
 	Percent int32 `protobuf:"varint,7,opt,name=percent,proto3" json:"percent,omitempty"`
-	// vars are exposed to handlers in env.
-	Vars          map[string]string `protobuf:"bytes,8,rep,name=vars,proto3" json:"vars,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Limits        *Limits           `protobuf:"bytes,9,opt,name=limits,proto3" json:"limits,omitempty"`
+	// vars are exposed to handlers in env; they override the manifest's.
+	Vars map[string]string `protobuf:"bytes,8,rep,name=vars,proto3" json:"vars,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// limits' non-zero fields override the manifest's.
+	Limits *Limits `protobuf:"bytes,9,opt,name=limits,proto3" json:"limits,omitempty"`
+	// manifest is the app's kumo.yaml (or kumo.json) as written, for a
+	// bundle deploy; an archive carries its own instead (giving both is
+	// refused). It is parsed and validated on the server (schema:
+	// docs/kumo.schema.json); its name is the default of app, its main
+	// informational (the client bundled from it), its hosts the default of
+	// hosts.
+	Manifest      *Manifest `protobuf:"bytes,10,opt,name=manifest,proto3" json:"manifest,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -489,6 +497,13 @@ func (x *DeployRequest) GetLimits() *Limits {
 	return nil
 }
 
+func (x *DeployRequest) GetManifest() *Manifest {
+	if x != nil {
+		return x.Manifest
+	}
+	return nil
+}
+
 type isDeployRequest_Source interface {
 	isDeployRequest_Source()
 }
@@ -504,6 +519,61 @@ type DeployRequest_Archive struct {
 func (*DeployRequest_Bundle) isDeployRequest_Source() {}
 
 func (*DeployRequest_Archive) isDeployRequest_Source() {}
+
+// Manifest is a manifest file as written.
+type Manifest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// file is its name: "kumo.yaml", "kumo.yml" or "kumo.json" (read as
+	// JSON; the others as YAML). Error messages cite it with line numbers.
+	File          string `protobuf:"bytes,1,opt,name=file,proto3" json:"file,omitempty"`
+	Content       []byte `protobuf:"bytes,2,opt,name=content,proto3" json:"content,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Manifest) Reset() {
+	*x = Manifest{}
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Manifest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Manifest) ProtoMessage() {}
+
+func (x *Manifest) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Manifest.ProtoReflect.Descriptor instead.
+func (*Manifest) Descriptor() ([]byte, []int) {
+	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Manifest) GetFile() string {
+	if x != nil {
+		return x.File
+	}
+	return ""
+}
+
+func (x *Manifest) GetContent() []byte {
+	if x != nil {
+		return x.Content
+	}
+	return nil
+}
 
 type DeployResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -523,7 +593,7 @@ type DeployResponse struct {
 
 func (x *DeployResponse) Reset() {
 	*x = DeployResponse{}
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[6]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -535,7 +605,7 @@ func (x *DeployResponse) String() string {
 func (*DeployResponse) ProtoMessage() {}
 
 func (x *DeployResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[6]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -548,7 +618,7 @@ func (x *DeployResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeployResponse.ProtoReflect.Descriptor instead.
 func (*DeployResponse) Descriptor() ([]byte, []int) {
-	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{6}
+	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *DeployResponse) GetApp() string {
@@ -602,7 +672,7 @@ type PromoteRequest struct {
 
 func (x *PromoteRequest) Reset() {
 	*x = PromoteRequest{}
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[7]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -614,7 +684,7 @@ func (x *PromoteRequest) String() string {
 func (*PromoteRequest) ProtoMessage() {}
 
 func (x *PromoteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[7]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -627,7 +697,7 @@ func (x *PromoteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PromoteRequest.ProtoReflect.Descriptor instead.
 func (*PromoteRequest) Descriptor() ([]byte, []int) {
-	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{7}
+	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *PromoteRequest) GetApp() string {
@@ -646,7 +716,7 @@ type PromoteResponse struct {
 
 func (x *PromoteResponse) Reset() {
 	*x = PromoteResponse{}
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[8]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -658,7 +728,7 @@ func (x *PromoteResponse) String() string {
 func (*PromoteResponse) ProtoMessage() {}
 
 func (x *PromoteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[8]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -671,7 +741,7 @@ func (x *PromoteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PromoteResponse.ProtoReflect.Descriptor instead.
 func (*PromoteResponse) Descriptor() ([]byte, []int) {
-	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{8}
+	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PromoteResponse) GetActive() []*Split {
@@ -689,7 +759,7 @@ type ListAppsRequest struct {
 
 func (x *ListAppsRequest) Reset() {
 	*x = ListAppsRequest{}
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[9]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -701,7 +771,7 @@ func (x *ListAppsRequest) String() string {
 func (*ListAppsRequest) ProtoMessage() {}
 
 func (x *ListAppsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[9]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -714,7 +784,7 @@ func (x *ListAppsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAppsRequest.ProtoReflect.Descriptor instead.
 func (*ListAppsRequest) Descriptor() ([]byte, []int) {
-	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{9}
+	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{10}
 }
 
 type AppInfo struct {
@@ -732,7 +802,7 @@ type AppInfo struct {
 
 func (x *AppInfo) Reset() {
 	*x = AppInfo{}
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[10]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -744,7 +814,7 @@ func (x *AppInfo) String() string {
 func (*AppInfo) ProtoMessage() {}
 
 func (x *AppInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[10]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -757,7 +827,7 @@ func (x *AppInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppInfo.ProtoReflect.Descriptor instead.
 func (*AppInfo) Descriptor() ([]byte, []int) {
-	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{10}
+	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *AppInfo) GetName() string {
@@ -818,7 +888,7 @@ type ListAppsResponse struct {
 
 func (x *ListAppsResponse) Reset() {
 	*x = ListAppsResponse{}
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[11]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -830,7 +900,7 @@ func (x *ListAppsResponse) String() string {
 func (*ListAppsResponse) ProtoMessage() {}
 
 func (x *ListAppsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[11]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -843,7 +913,7 @@ func (x *ListAppsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAppsResponse.ProtoReflect.Descriptor instead.
 func (*ListAppsResponse) Descriptor() ([]byte, []int) {
-	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{11}
+	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListAppsResponse) GetApps() []*AppInfo {
@@ -862,7 +932,7 @@ type ListVersionsRequest struct {
 
 func (x *ListVersionsRequest) Reset() {
 	*x = ListVersionsRequest{}
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[12]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -874,7 +944,7 @@ func (x *ListVersionsRequest) String() string {
 func (*ListVersionsRequest) ProtoMessage() {}
 
 func (x *ListVersionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[12]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -887,7 +957,7 @@ func (x *ListVersionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVersionsRequest.ProtoReflect.Descriptor instead.
 func (*ListVersionsRequest) Descriptor() ([]byte, []int) {
-	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{12}
+	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListVersionsRequest) GetApp() string {
@@ -913,7 +983,7 @@ type VersionInfo struct {
 
 func (x *VersionInfo) Reset() {
 	*x = VersionInfo{}
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[13]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -925,7 +995,7 @@ func (x *VersionInfo) String() string {
 func (*VersionInfo) ProtoMessage() {}
 
 func (x *VersionInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[13]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -938,7 +1008,7 @@ func (x *VersionInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VersionInfo.ProtoReflect.Descriptor instead.
 func (*VersionInfo) Descriptor() ([]byte, []int) {
-	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{13}
+	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *VersionInfo) GetId() string {
@@ -999,7 +1069,7 @@ type ListVersionsResponse struct {
 
 func (x *ListVersionsResponse) Reset() {
 	*x = ListVersionsResponse{}
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[14]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1011,7 +1081,7 @@ func (x *ListVersionsResponse) String() string {
 func (*ListVersionsResponse) ProtoMessage() {}
 
 func (x *ListVersionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[14]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1024,7 +1094,7 @@ func (x *ListVersionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVersionsResponse.ProtoReflect.Descriptor instead.
 func (*ListVersionsResponse) Descriptor() ([]byte, []int) {
-	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{14}
+	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListVersionsResponse) GetVersions() []*VersionInfo {
@@ -1045,7 +1115,7 @@ type RollbackRequest struct {
 
 func (x *RollbackRequest) Reset() {
 	*x = RollbackRequest{}
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[15]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1057,7 +1127,7 @@ func (x *RollbackRequest) String() string {
 func (*RollbackRequest) ProtoMessage() {}
 
 func (x *RollbackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[15]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1070,7 +1140,7 @@ func (x *RollbackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackRequest.ProtoReflect.Descriptor instead.
 func (*RollbackRequest) Descriptor() ([]byte, []int) {
-	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{15}
+	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RollbackRequest) GetApp() string {
@@ -1096,7 +1166,7 @@ type RollbackResponse struct {
 
 func (x *RollbackResponse) Reset() {
 	*x = RollbackResponse{}
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[16]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1108,7 +1178,7 @@ func (x *RollbackResponse) String() string {
 func (*RollbackResponse) ProtoMessage() {}
 
 func (x *RollbackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[16]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1121,7 +1191,7 @@ func (x *RollbackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackResponse.ProtoReflect.Descriptor instead.
 func (*RollbackResponse) Descriptor() ([]byte, []int) {
-	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{16}
+	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RollbackResponse) GetActive() []*Split {
@@ -1140,7 +1210,7 @@ type DeleteAppRequest struct {
 
 func (x *DeleteAppRequest) Reset() {
 	*x = DeleteAppRequest{}
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[17]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1152,7 +1222,7 @@ func (x *DeleteAppRequest) String() string {
 func (*DeleteAppRequest) ProtoMessage() {}
 
 func (x *DeleteAppRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[17]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1165,7 +1235,7 @@ func (x *DeleteAppRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAppRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAppRequest) Descriptor() ([]byte, []int) {
-	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{17}
+	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *DeleteAppRequest) GetApp() string {
@@ -1185,7 +1255,7 @@ type DeleteAppResponse struct {
 
 func (x *DeleteAppResponse) Reset() {
 	*x = DeleteAppResponse{}
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[18]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1197,7 +1267,7 @@ func (x *DeleteAppResponse) String() string {
 func (*DeleteAppResponse) ProtoMessage() {}
 
 func (x *DeleteAppResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[18]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1210,7 +1280,7 @@ func (x *DeleteAppResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAppResponse.ProtoReflect.Descriptor instead.
 func (*DeleteAppResponse) Descriptor() ([]byte, []int) {
-	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{18}
+	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *DeleteAppResponse) GetVersionsDeleted() int32 {
@@ -1236,7 +1306,7 @@ type GetUsageRequest struct {
 
 func (x *GetUsageRequest) Reset() {
 	*x = GetUsageRequest{}
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[19]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1248,7 +1318,7 @@ func (x *GetUsageRequest) String() string {
 func (*GetUsageRequest) ProtoMessage() {}
 
 func (x *GetUsageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[19]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1261,7 +1331,7 @@ func (x *GetUsageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageRequest.ProtoReflect.Descriptor instead.
 func (*GetUsageRequest) Descriptor() ([]byte, []int) {
-	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{19}
+	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetUsageRequest) GetApp() string {
@@ -1289,7 +1359,7 @@ type Usage struct {
 
 func (x *Usage) Reset() {
 	*x = Usage{}
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[20]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1301,7 +1371,7 @@ func (x *Usage) String() string {
 func (*Usage) ProtoMessage() {}
 
 func (x *Usage) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[20]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1314,7 +1384,7 @@ func (x *Usage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Usage.ProtoReflect.Descriptor instead.
 func (*Usage) Descriptor() ([]byte, []int) {
-	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{20}
+	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Usage) GetVersion() string {
@@ -1390,7 +1460,7 @@ type GetUsageResponse struct {
 
 func (x *GetUsageResponse) Reset() {
 	*x = GetUsageResponse{}
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[21]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1402,7 +1472,7 @@ func (x *GetUsageResponse) String() string {
 func (*GetUsageResponse) ProtoMessage() {}
 
 func (x *GetUsageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[21]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1415,7 +1485,7 @@ func (x *GetUsageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageResponse.ProtoReflect.Descriptor instead.
 func (*GetUsageResponse) Descriptor() ([]byte, []int) {
-	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{21}
+	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetUsageResponse) GetVersions() []*Usage {
@@ -1443,7 +1513,7 @@ type LogsRequest struct {
 
 func (x *LogsRequest) Reset() {
 	*x = LogsRequest{}
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[22]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1455,7 +1525,7 @@ func (x *LogsRequest) String() string {
 func (*LogsRequest) ProtoMessage() {}
 
 func (x *LogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[22]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1468,7 +1538,7 @@ func (x *LogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogsRequest.ProtoReflect.Descriptor instead.
 func (*LogsRequest) Descriptor() ([]byte, []int) {
-	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{22}
+	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *LogsRequest) GetApp() string {
@@ -1494,7 +1564,7 @@ type LogsResponse struct {
 
 func (x *LogsResponse) Reset() {
 	*x = LogsResponse{}
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[23]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1506,7 +1576,7 @@ func (x *LogsResponse) String() string {
 func (*LogsResponse) ProtoMessage() {}
 
 func (x *LogsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[23]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1519,7 +1589,7 @@ func (x *LogsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogsResponse.ProtoReflect.Descriptor instead.
 func (*LogsResponse) Descriptor() ([]byte, []int) {
-	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{23}
+	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *LogsResponse) GetLines() []string {
@@ -1540,7 +1610,7 @@ type FollowLogsRequest struct {
 
 func (x *FollowLogsRequest) Reset() {
 	*x = FollowLogsRequest{}
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[24]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1552,7 +1622,7 @@ func (x *FollowLogsRequest) String() string {
 func (*FollowLogsRequest) ProtoMessage() {}
 
 func (x *FollowLogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[24]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1565,7 +1635,7 @@ func (x *FollowLogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FollowLogsRequest.ProtoReflect.Descriptor instead.
 func (*FollowLogsRequest) Descriptor() ([]byte, []int) {
-	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{24}
+	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *FollowLogsRequest) GetApp() string {
@@ -1591,7 +1661,7 @@ type FollowLogsResponse struct {
 
 func (x *FollowLogsResponse) Reset() {
 	*x = FollowLogsResponse{}
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[25]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1603,7 +1673,7 @@ func (x *FollowLogsResponse) String() string {
 func (*FollowLogsResponse) ProtoMessage() {}
 
 func (x *FollowLogsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[25]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1616,7 +1686,7 @@ func (x *FollowLogsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FollowLogsResponse.ProtoReflect.Descriptor instead.
 func (*FollowLogsResponse) Descriptor() ([]byte, []int) {
-	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{25}
+	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *FollowLogsResponse) GetLine() string {
@@ -1638,7 +1708,7 @@ type CreateTokenRequest struct {
 
 func (x *CreateTokenRequest) Reset() {
 	*x = CreateTokenRequest{}
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[26]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1650,7 +1720,7 @@ func (x *CreateTokenRequest) String() string {
 func (*CreateTokenRequest) ProtoMessage() {}
 
 func (x *CreateTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[26]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1663,7 +1733,7 @@ func (x *CreateTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateTokenRequest) Descriptor() ([]byte, []int) {
-	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{26}
+	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CreateTokenRequest) GetName() string {
@@ -1691,7 +1761,7 @@ type CreateTokenResponse struct {
 
 func (x *CreateTokenResponse) Reset() {
 	*x = CreateTokenResponse{}
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[27]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1703,7 +1773,7 @@ func (x *CreateTokenResponse) String() string {
 func (*CreateTokenResponse) ProtoMessage() {}
 
 func (x *CreateTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[27]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1716,7 +1786,7 @@ func (x *CreateTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTokenResponse.ProtoReflect.Descriptor instead.
 func (*CreateTokenResponse) Descriptor() ([]byte, []int) {
-	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{27}
+	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *CreateTokenResponse) GetToken() string {
@@ -1746,7 +1816,7 @@ type TokenInfo struct {
 
 func (x *TokenInfo) Reset() {
 	*x = TokenInfo{}
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[28]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1758,7 +1828,7 @@ func (x *TokenInfo) String() string {
 func (*TokenInfo) ProtoMessage() {}
 
 func (x *TokenInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[28]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1771,7 +1841,7 @@ func (x *TokenInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenInfo.ProtoReflect.Descriptor instead.
 func (*TokenInfo) Descriptor() ([]byte, []int) {
-	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{28}
+	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *TokenInfo) GetName() string {
@@ -1810,7 +1880,7 @@ type ListTokensRequest struct {
 
 func (x *ListTokensRequest) Reset() {
 	*x = ListTokensRequest{}
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[29]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1822,7 +1892,7 @@ func (x *ListTokensRequest) String() string {
 func (*ListTokensRequest) ProtoMessage() {}
 
 func (x *ListTokensRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[29]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1835,7 +1905,7 @@ func (x *ListTokensRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTokensRequest.ProtoReflect.Descriptor instead.
 func (*ListTokensRequest) Descriptor() ([]byte, []int) {
-	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{29}
+	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{30}
 }
 
 type ListTokensResponse struct {
@@ -1847,7 +1917,7 @@ type ListTokensResponse struct {
 
 func (x *ListTokensResponse) Reset() {
 	*x = ListTokensResponse{}
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[30]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1859,7 +1929,7 @@ func (x *ListTokensResponse) String() string {
 func (*ListTokensResponse) ProtoMessage() {}
 
 func (x *ListTokensResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[30]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1872,7 +1942,7 @@ func (x *ListTokensResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTokensResponse.ProtoReflect.Descriptor instead.
 func (*ListTokensResponse) Descriptor() ([]byte, []int) {
-	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{30}
+	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ListTokensResponse) GetTokens() []*TokenInfo {
@@ -1892,7 +1962,7 @@ type RevokeTokenRequest struct {
 
 func (x *RevokeTokenRequest) Reset() {
 	*x = RevokeTokenRequest{}
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[31]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1904,7 +1974,7 @@ func (x *RevokeTokenRequest) String() string {
 func (*RevokeTokenRequest) ProtoMessage() {}
 
 func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[31]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1917,7 +1987,7 @@ func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeTokenRequest.ProtoReflect.Descriptor instead.
 func (*RevokeTokenRequest) Descriptor() ([]byte, []int) {
-	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{31}
+	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *RevokeTokenRequest) GetToken() string {
@@ -1936,7 +2006,7 @@ type RevokeTokenResponse struct {
 
 func (x *RevokeTokenResponse) Reset() {
 	*x = RevokeTokenResponse{}
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[32]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1948,7 +2018,7 @@ func (x *RevokeTokenResponse) String() string {
 func (*RevokeTokenResponse) ProtoMessage() {}
 
 func (x *RevokeTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_kumo_v1_control_proto_msgTypes[32]
+	mi := &file_proto_kumo_v1_control_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1961,7 +2031,7 @@ func (x *RevokeTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeTokenResponse.ProtoReflect.Descriptor instead.
 func (*RevokeTokenResponse) Descriptor() ([]byte, []int) {
-	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{32}
+	return file_proto_kumo_v1_control_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *RevokeTokenResponse) GetRevoked() *TokenInfo {
@@ -1999,7 +2069,7 @@ const file_proto_kumo_v1_control_proto_rawDesc = "" +
 	"\x0fidle_timeout_ms\x18\b \x01(\x03R\ridleTimeoutMs\";\n" +
 	"\x05Split\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x18\n" +
-	"\apercent\x18\x02 \x01(\x05R\apercent\"\xfe\x02\n" +
+	"\apercent\x18\x02 \x01(\x05R\apercent\"\xad\x03\n" +
 	"\rDeployRequest\x12\x10\n" +
 	"\x03app\x18\x01 \x01(\tR\x03app\x12)\n" +
 	"\x06bundle\x18\x02 \x01(\v2\x0f.kumo.v1.BundleH\x00R\x06bundle\x12,\n" +
@@ -2009,11 +2079,16 @@ const file_proto_kumo_v1_control_proto_rawDesc = "" +
 	"\x05hosts\x18\x06 \x03(\tR\x05hosts\x12\x18\n" +
 	"\apercent\x18\a \x01(\x05R\apercent\x124\n" +
 	"\x04vars\x18\b \x03(\v2 .kumo.v1.DeployRequest.VarsEntryR\x04vars\x12'\n" +
-	"\x06limits\x18\t \x01(\v2\x0f.kumo.v1.LimitsR\x06limits\x1a7\n" +
+	"\x06limits\x18\t \x01(\v2\x0f.kumo.v1.LimitsR\x06limits\x12-\n" +
+	"\bmanifest\x18\n" +
+	" \x01(\v2\x11.kumo.v1.ManifestR\bmanifest\x1a7\n" +
 	"\tVarsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\b\n" +
-	"\x06source\"\xac\x01\n" +
+	"\x06source\"8\n" +
+	"\bManifest\x12\x12\n" +
+	"\x04file\x18\x01 \x01(\tR\x04file\x12\x18\n" +
+	"\acontent\x18\x02 \x01(\fR\acontent\"\xac\x01\n" +
 	"\x0eDeployResponse\x12\x10\n" +
 	"\x03app\x18\x01 \x01(\tR\x03app\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x1c\n" +
@@ -2131,7 +2206,7 @@ func file_proto_kumo_v1_control_proto_rawDescGZIP() []byte {
 	return file_proto_kumo_v1_control_proto_rawDescData
 }
 
-var file_proto_kumo_v1_control_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_proto_kumo_v1_control_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_proto_kumo_v1_control_proto_goTypes = []any{
 	(*ErrorDetail)(nil),           // 0: kumo.v1.ErrorDetail
 	(*Bundle)(nil),                // 1: kumo.v1.Bundle
@@ -2139,85 +2214,87 @@ var file_proto_kumo_v1_control_proto_goTypes = []any{
 	(*Limits)(nil),                // 3: kumo.v1.Limits
 	(*Split)(nil),                 // 4: kumo.v1.Split
 	(*DeployRequest)(nil),         // 5: kumo.v1.DeployRequest
-	(*DeployResponse)(nil),        // 6: kumo.v1.DeployResponse
-	(*PromoteRequest)(nil),        // 7: kumo.v1.PromoteRequest
-	(*PromoteResponse)(nil),       // 8: kumo.v1.PromoteResponse
-	(*ListAppsRequest)(nil),       // 9: kumo.v1.ListAppsRequest
-	(*AppInfo)(nil),               // 10: kumo.v1.AppInfo
-	(*ListAppsResponse)(nil),      // 11: kumo.v1.ListAppsResponse
-	(*ListVersionsRequest)(nil),   // 12: kumo.v1.ListVersionsRequest
-	(*VersionInfo)(nil),           // 13: kumo.v1.VersionInfo
-	(*ListVersionsResponse)(nil),  // 14: kumo.v1.ListVersionsResponse
-	(*RollbackRequest)(nil),       // 15: kumo.v1.RollbackRequest
-	(*RollbackResponse)(nil),      // 16: kumo.v1.RollbackResponse
-	(*DeleteAppRequest)(nil),      // 17: kumo.v1.DeleteAppRequest
-	(*DeleteAppResponse)(nil),     // 18: kumo.v1.DeleteAppResponse
-	(*GetUsageRequest)(nil),       // 19: kumo.v1.GetUsageRequest
-	(*Usage)(nil),                 // 20: kumo.v1.Usage
-	(*GetUsageResponse)(nil),      // 21: kumo.v1.GetUsageResponse
-	(*LogsRequest)(nil),           // 22: kumo.v1.LogsRequest
-	(*LogsResponse)(nil),          // 23: kumo.v1.LogsResponse
-	(*FollowLogsRequest)(nil),     // 24: kumo.v1.FollowLogsRequest
-	(*FollowLogsResponse)(nil),    // 25: kumo.v1.FollowLogsResponse
-	(*CreateTokenRequest)(nil),    // 26: kumo.v1.CreateTokenRequest
-	(*CreateTokenResponse)(nil),   // 27: kumo.v1.CreateTokenResponse
-	(*TokenInfo)(nil),             // 28: kumo.v1.TokenInfo
-	(*ListTokensRequest)(nil),     // 29: kumo.v1.ListTokensRequest
-	(*ListTokensResponse)(nil),    // 30: kumo.v1.ListTokensResponse
-	(*RevokeTokenRequest)(nil),    // 31: kumo.v1.RevokeTokenRequest
-	(*RevokeTokenResponse)(nil),   // 32: kumo.v1.RevokeTokenResponse
-	nil,                           // 33: kumo.v1.DeployRequest.VarsEntry
-	(*timestamppb.Timestamp)(nil), // 34: google.protobuf.Timestamp
+	(*Manifest)(nil),              // 6: kumo.v1.Manifest
+	(*DeployResponse)(nil),        // 7: kumo.v1.DeployResponse
+	(*PromoteRequest)(nil),        // 8: kumo.v1.PromoteRequest
+	(*PromoteResponse)(nil),       // 9: kumo.v1.PromoteResponse
+	(*ListAppsRequest)(nil),       // 10: kumo.v1.ListAppsRequest
+	(*AppInfo)(nil),               // 11: kumo.v1.AppInfo
+	(*ListAppsResponse)(nil),      // 12: kumo.v1.ListAppsResponse
+	(*ListVersionsRequest)(nil),   // 13: kumo.v1.ListVersionsRequest
+	(*VersionInfo)(nil),           // 14: kumo.v1.VersionInfo
+	(*ListVersionsResponse)(nil),  // 15: kumo.v1.ListVersionsResponse
+	(*RollbackRequest)(nil),       // 16: kumo.v1.RollbackRequest
+	(*RollbackResponse)(nil),      // 17: kumo.v1.RollbackResponse
+	(*DeleteAppRequest)(nil),      // 18: kumo.v1.DeleteAppRequest
+	(*DeleteAppResponse)(nil),     // 19: kumo.v1.DeleteAppResponse
+	(*GetUsageRequest)(nil),       // 20: kumo.v1.GetUsageRequest
+	(*Usage)(nil),                 // 21: kumo.v1.Usage
+	(*GetUsageResponse)(nil),      // 22: kumo.v1.GetUsageResponse
+	(*LogsRequest)(nil),           // 23: kumo.v1.LogsRequest
+	(*LogsResponse)(nil),          // 24: kumo.v1.LogsResponse
+	(*FollowLogsRequest)(nil),     // 25: kumo.v1.FollowLogsRequest
+	(*FollowLogsResponse)(nil),    // 26: kumo.v1.FollowLogsResponse
+	(*CreateTokenRequest)(nil),    // 27: kumo.v1.CreateTokenRequest
+	(*CreateTokenResponse)(nil),   // 28: kumo.v1.CreateTokenResponse
+	(*TokenInfo)(nil),             // 29: kumo.v1.TokenInfo
+	(*ListTokensRequest)(nil),     // 30: kumo.v1.ListTokensRequest
+	(*ListTokensResponse)(nil),    // 31: kumo.v1.ListTokensResponse
+	(*RevokeTokenRequest)(nil),    // 32: kumo.v1.RevokeTokenRequest
+	(*RevokeTokenResponse)(nil),   // 33: kumo.v1.RevokeTokenResponse
+	nil,                           // 34: kumo.v1.DeployRequest.VarsEntry
+	(*timestamppb.Timestamp)(nil), // 35: google.protobuf.Timestamp
 }
 var file_proto_kumo_v1_control_proto_depIdxs = []int32{
 	1,  // 0: kumo.v1.DeployRequest.bundle:type_name -> kumo.v1.Bundle
 	2,  // 1: kumo.v1.DeployRequest.archive:type_name -> kumo.v1.Archive
-	33, // 2: kumo.v1.DeployRequest.vars:type_name -> kumo.v1.DeployRequest.VarsEntry
+	34, // 2: kumo.v1.DeployRequest.vars:type_name -> kumo.v1.DeployRequest.VarsEntry
 	3,  // 3: kumo.v1.DeployRequest.limits:type_name -> kumo.v1.Limits
-	4,  // 4: kumo.v1.DeployResponse.active:type_name -> kumo.v1.Split
-	4,  // 5: kumo.v1.PromoteResponse.active:type_name -> kumo.v1.Split
-	4,  // 6: kumo.v1.AppInfo.active:type_name -> kumo.v1.Split
-	34, // 7: kumo.v1.AppInfo.created:type_name -> google.protobuf.Timestamp
-	34, // 8: kumo.v1.AppInfo.updated:type_name -> google.protobuf.Timestamp
-	10, // 9: kumo.v1.ListAppsResponse.apps:type_name -> kumo.v1.AppInfo
-	34, // 10: kumo.v1.VersionInfo.created:type_name -> google.protobuf.Timestamp
-	13, // 11: kumo.v1.ListVersionsResponse.versions:type_name -> kumo.v1.VersionInfo
-	4,  // 12: kumo.v1.RollbackResponse.active:type_name -> kumo.v1.Split
-	20, // 13: kumo.v1.GetUsageResponse.versions:type_name -> kumo.v1.Usage
-	20, // 14: kumo.v1.GetUsageResponse.total:type_name -> kumo.v1.Usage
-	28, // 15: kumo.v1.CreateTokenResponse.info:type_name -> kumo.v1.TokenInfo
-	34, // 16: kumo.v1.TokenInfo.created:type_name -> google.protobuf.Timestamp
-	28, // 17: kumo.v1.ListTokensResponse.tokens:type_name -> kumo.v1.TokenInfo
-	28, // 18: kumo.v1.RevokeTokenResponse.revoked:type_name -> kumo.v1.TokenInfo
-	5,  // 19: kumo.v1.Control.Deploy:input_type -> kumo.v1.DeployRequest
-	7,  // 20: kumo.v1.Control.Promote:input_type -> kumo.v1.PromoteRequest
-	9,  // 21: kumo.v1.Control.ListApps:input_type -> kumo.v1.ListAppsRequest
-	12, // 22: kumo.v1.Control.ListVersions:input_type -> kumo.v1.ListVersionsRequest
-	15, // 23: kumo.v1.Control.Rollback:input_type -> kumo.v1.RollbackRequest
-	17, // 24: kumo.v1.Control.DeleteApp:input_type -> kumo.v1.DeleteAppRequest
-	19, // 25: kumo.v1.Control.GetUsage:input_type -> kumo.v1.GetUsageRequest
-	22, // 26: kumo.v1.Control.Logs:input_type -> kumo.v1.LogsRequest
-	24, // 27: kumo.v1.Control.FollowLogs:input_type -> kumo.v1.FollowLogsRequest
-	26, // 28: kumo.v1.Control.CreateToken:input_type -> kumo.v1.CreateTokenRequest
-	29, // 29: kumo.v1.Control.ListTokens:input_type -> kumo.v1.ListTokensRequest
-	31, // 30: kumo.v1.Control.RevokeToken:input_type -> kumo.v1.RevokeTokenRequest
-	6,  // 31: kumo.v1.Control.Deploy:output_type -> kumo.v1.DeployResponse
-	8,  // 32: kumo.v1.Control.Promote:output_type -> kumo.v1.PromoteResponse
-	11, // 33: kumo.v1.Control.ListApps:output_type -> kumo.v1.ListAppsResponse
-	14, // 34: kumo.v1.Control.ListVersions:output_type -> kumo.v1.ListVersionsResponse
-	16, // 35: kumo.v1.Control.Rollback:output_type -> kumo.v1.RollbackResponse
-	18, // 36: kumo.v1.Control.DeleteApp:output_type -> kumo.v1.DeleteAppResponse
-	21, // 37: kumo.v1.Control.GetUsage:output_type -> kumo.v1.GetUsageResponse
-	23, // 38: kumo.v1.Control.Logs:output_type -> kumo.v1.LogsResponse
-	25, // 39: kumo.v1.Control.FollowLogs:output_type -> kumo.v1.FollowLogsResponse
-	27, // 40: kumo.v1.Control.CreateToken:output_type -> kumo.v1.CreateTokenResponse
-	30, // 41: kumo.v1.Control.ListTokens:output_type -> kumo.v1.ListTokensResponse
-	32, // 42: kumo.v1.Control.RevokeToken:output_type -> kumo.v1.RevokeTokenResponse
-	31, // [31:43] is the sub-list for method output_type
-	19, // [19:31] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	6,  // 4: kumo.v1.DeployRequest.manifest:type_name -> kumo.v1.Manifest
+	4,  // 5: kumo.v1.DeployResponse.active:type_name -> kumo.v1.Split
+	4,  // 6: kumo.v1.PromoteResponse.active:type_name -> kumo.v1.Split
+	4,  // 7: kumo.v1.AppInfo.active:type_name -> kumo.v1.Split
+	35, // 8: kumo.v1.AppInfo.created:type_name -> google.protobuf.Timestamp
+	35, // 9: kumo.v1.AppInfo.updated:type_name -> google.protobuf.Timestamp
+	11, // 10: kumo.v1.ListAppsResponse.apps:type_name -> kumo.v1.AppInfo
+	35, // 11: kumo.v1.VersionInfo.created:type_name -> google.protobuf.Timestamp
+	14, // 12: kumo.v1.ListVersionsResponse.versions:type_name -> kumo.v1.VersionInfo
+	4,  // 13: kumo.v1.RollbackResponse.active:type_name -> kumo.v1.Split
+	21, // 14: kumo.v1.GetUsageResponse.versions:type_name -> kumo.v1.Usage
+	21, // 15: kumo.v1.GetUsageResponse.total:type_name -> kumo.v1.Usage
+	29, // 16: kumo.v1.CreateTokenResponse.info:type_name -> kumo.v1.TokenInfo
+	35, // 17: kumo.v1.TokenInfo.created:type_name -> google.protobuf.Timestamp
+	29, // 18: kumo.v1.ListTokensResponse.tokens:type_name -> kumo.v1.TokenInfo
+	29, // 19: kumo.v1.RevokeTokenResponse.revoked:type_name -> kumo.v1.TokenInfo
+	5,  // 20: kumo.v1.Control.Deploy:input_type -> kumo.v1.DeployRequest
+	8,  // 21: kumo.v1.Control.Promote:input_type -> kumo.v1.PromoteRequest
+	10, // 22: kumo.v1.Control.ListApps:input_type -> kumo.v1.ListAppsRequest
+	13, // 23: kumo.v1.Control.ListVersions:input_type -> kumo.v1.ListVersionsRequest
+	16, // 24: kumo.v1.Control.Rollback:input_type -> kumo.v1.RollbackRequest
+	18, // 25: kumo.v1.Control.DeleteApp:input_type -> kumo.v1.DeleteAppRequest
+	20, // 26: kumo.v1.Control.GetUsage:input_type -> kumo.v1.GetUsageRequest
+	23, // 27: kumo.v1.Control.Logs:input_type -> kumo.v1.LogsRequest
+	25, // 28: kumo.v1.Control.FollowLogs:input_type -> kumo.v1.FollowLogsRequest
+	27, // 29: kumo.v1.Control.CreateToken:input_type -> kumo.v1.CreateTokenRequest
+	30, // 30: kumo.v1.Control.ListTokens:input_type -> kumo.v1.ListTokensRequest
+	32, // 31: kumo.v1.Control.RevokeToken:input_type -> kumo.v1.RevokeTokenRequest
+	7,  // 32: kumo.v1.Control.Deploy:output_type -> kumo.v1.DeployResponse
+	9,  // 33: kumo.v1.Control.Promote:output_type -> kumo.v1.PromoteResponse
+	12, // 34: kumo.v1.Control.ListApps:output_type -> kumo.v1.ListAppsResponse
+	15, // 35: kumo.v1.Control.ListVersions:output_type -> kumo.v1.ListVersionsResponse
+	17, // 36: kumo.v1.Control.Rollback:output_type -> kumo.v1.RollbackResponse
+	19, // 37: kumo.v1.Control.DeleteApp:output_type -> kumo.v1.DeleteAppResponse
+	22, // 38: kumo.v1.Control.GetUsage:output_type -> kumo.v1.GetUsageResponse
+	24, // 39: kumo.v1.Control.Logs:output_type -> kumo.v1.LogsResponse
+	26, // 40: kumo.v1.Control.FollowLogs:output_type -> kumo.v1.FollowLogsResponse
+	28, // 41: kumo.v1.Control.CreateToken:output_type -> kumo.v1.CreateTokenResponse
+	31, // 42: kumo.v1.Control.ListTokens:output_type -> kumo.v1.ListTokensResponse
+	33, // 43: kumo.v1.Control.RevokeToken:output_type -> kumo.v1.RevokeTokenResponse
+	32, // [32:44] is the sub-list for method output_type
+	20, // [20:32] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_proto_kumo_v1_control_proto_init() }
@@ -2235,7 +2312,7 @@ func file_proto_kumo_v1_control_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_kumo_v1_control_proto_rawDesc), len(file_proto_kumo_v1_control_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   34,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
