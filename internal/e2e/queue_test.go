@@ -150,12 +150,13 @@ queues:
 		t.Fatalf("first delivery %q", first)
 	}
 
-	// A second node joins; A dies without settling the message.
-	b := joinCluster(t, a, "--nats", natsURL, "--allow-private-net")
+	// A dies without settling the message (killed before its handler's
+	// deadline, so it cannot put the message back); a second node runs.
 	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	<-a.exited
+	b := joinCluster(t, a, "--nats", natsURL, "--allow-private-net")
 
 	// After the ack timeout, B gets it (attempt 2) and acks it.
 	testutil.Eventually(t, 20*time.Second, func() bool { return len(col.with("done?")) == 1 }, "redelivered and done")

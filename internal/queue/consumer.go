@@ -116,9 +116,9 @@ type Handler func(ctx context.Context, b *Batch) ([]Decision, error)
 // Consumer pulls one queue's messages on this node and runs them through
 // its handler until stopped.
 type Consumer struct {
-	b    *Broker
-	cfg  ConsumerConfig
-	h    Handler
+	b   *Broker
+	cfg ConsumerConfig
+	h   Handler
 
 	consMu sync.Mutex
 	cons   jetstream.Consumer // replaced when made again

@@ -198,6 +198,17 @@ func (b *Broker) Send(ctx context.Context, a, q string, msgs []binding.QueueMess
 			return fmt.Errorf("sending to queue %s: message %d: %w", q, i, err)
 		}
 	}
+	err := b.send(ctx, a, q, msgs)
+	if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) {
+		// The stream was deleted under us (nothing was stored): make it
+		// again and send once more.
+		b.forget(a, q)
+		err = b.send(ctx, a, q, msgs)
+	}
+	return err
+}
+
+func (b *Broker) send(ctx context.Context, a, q string, msgs []binding.QueueMessage) error {
 	if _, err := b.Ensure(ctx, a, q); err != nil {
 		return err
 	}
@@ -217,9 +228,6 @@ func (b *Broker) Send(ctx context.Context, a, q string, msgs []binding.QueueMess
 		select {
 		case <-f.Ok():
 		case err := <-f.Err():
-			if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) {
-				b.forget(a, q) // deleted under us: provisioned again on the next send
-			}
 			return fmt.Errorf("sending to queue %s: %w", q, err)
 		case <-ctx.Done():
 			return fmt.Errorf("sending to queue %s: %w", q, ctx.Err())

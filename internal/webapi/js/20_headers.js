@@ -24,6 +24,7 @@ const _holder = k.internalSymbol("header list holder");
 const _guard = k.internalSymbol("guard");
 
 const ReflectOwnKeys = Reflect.ownKeys;
+const SymbolIterator = Symbol.iterator;
 const ObjectPropertyIsEnumerable = Object.prototype.propertyIsEnumerable;
 
 // https://fetch.spec.whatwg.org/#concept-header-name: a token.
@@ -194,7 +195,7 @@ function textEntries(text) {
 // contentTypeLine returns the line appending a body's content type adds
 // to text: "" when text names a content type already.
 function contentTypeLine(text, type) {
-  if (type === null || textHas(text, "content-type")) return "";
+  if (type === null || findLine(text, "content-type:", 0) !== -1) return "";
   return type === textPlain ? textPlainLine : "content-type:" + type + "\n";
 }
 const textPlain = "text/plain;charset=UTF-8";
@@ -252,9 +253,9 @@ function fillHeaderText(text, init, prefix) {
     }
     return text;
   }
-  if (typeof init[Symbol.iterator] === "function") {
+  if (typeof init[SymbolIterator] === "function") {
     for (const pair of init) {
-      if (pair === null || typeof pair !== "object" || typeof pair[Symbol.iterator] !== "function") {
+      if (pair === null || typeof pair !== "object" || typeof pair[SymbolIterator] !== "function") {
         throw new TypeError(`${prefix}: each header init pair must be a sequence.`);
       }
       const p = [...pair];

@@ -40,11 +40,11 @@ function redirectStatus(s) {
 // deno-lint-ignore no-control-regex
 const reasonPhraseRe = /^[\t\x20-\x7e\x80-\xff]*$/;
 
-// https://fetch.spec.whatwg.org/#initialize-a-response, for a response
-// whose headers are still empty; body and type are the extracted body and
-// its content type (or null). Each member of init is read once, in the
-// order status, statusText, headers.
-function initializeResponse(inner, init, body, type, prefix) {
+// https://fetch.spec.whatwg.org/#initialize-a-response: returns the inner
+// response of a new Response from its init (a dictionary), body and type
+// (the extracted body and its content type, or null). Each member of init
+// is read once, in the order status, statusText, headers.
+function initializeResponse(init, body, type, prefix) {
   const s = init.status;
   let status = 200;
   if (s !== undefined) {
@@ -54,29 +54,38 @@ function initializeResponse(inner, init, body, type, prefix) {
     throw new RangeError(`${prefix}: The status provided (${status}) is outside the range [200, 599].`);
   }
   const st = init.statusText;
+  let statusText = "";
   if (st !== undefined) {
-    const statusText = k.toByteString(st, prefix, "statusText");
+    statusText = k.toByteString(st, prefix, "statusText");
     if (!reasonPhraseRe.test(statusText)) {
       throw new TypeError(`${prefix}: Invalid statusText "${statusText}".`);
     }
-    if (statusText !== "") inner.statusText = statusText;
   }
-  inner.status = status;
   const h = init.headers;
   let text = h === undefined ? "" : fillHeaderText("", h, prefix);
   if (body !== null) {
-    if (nullBodyStatus(status)) {
+    // nullBodyStatus(status), of the statuses left at this point.
+    if (status === 204 || status === 205 || status === 304) {
       throw new TypeError(`${prefix}: Response with null body status (${status}) cannot have body.`);
     }
-    inner.body = body;
     if (type !== null) {
       text = text === "" ? (type === textPlain ? textPlainLine : "content-type:" + type + "\n") : text + contentTypeLine(text, type);
     }
   }
-  inner.headerText = text;
+  const inner = newInnerResponse(status, text, body);
+  if (statusText !== "") inner.statusText = statusText;
+  return inner;
 }
 
-const { textPlain, textPlainLine, sourceBody, fillHeaderText, contentTypeLine, toDictionary } = k;
+// https://webidl.spec.whatwg.org/#js-dictionary: init, not undefined or
+// null, must be an object.
+function checkDictionary(init, prefix) {
+  if (typeof init !== "object" && typeof init !== "function") {
+    throw new TypeError(`${prefix}: Argument 2 can not be converted to a dictionary.`);
+  }
+}
+
+const { textPlain, textPlainLine, sourceBody, fillHeaderText, contentTypeLine } = k;
 const jsonType = "application/json";
 const jsonLine = "content-type:" + jsonType + "\n";
 
@@ -103,9 +112,8 @@ class Response {
       this[_inner] = newInnerResponse(200, text, b);
       return;
     }
-    const inner = newInnerResponse(200, "", null);
-    this[_inner] = inner;
-    initializeResponse(inner, toDictionary(init, prefix, "Argument 2"), b, type, prefix);
+    checkDictionary(init, prefix);
+    this[_inner] = initializeResponse(init, b, type, prefix);
   }
 
   // https://fetch.spec.whatwg.org/#dom-response-error
@@ -140,9 +148,8 @@ class Response {
     if (text === undefined) throw new TypeError(`${prefix}: The data is not JSON serializable.`);
     const body = sourceBody(text);
     if (init === undefined || init === null) return responseFromInner(newInnerResponse(200, jsonLine, body));
-    const inner = newInnerResponse(200, "", null);
-    initializeResponse(inner, toDictionary(init, prefix, "Argument 2"), body, jsonType, prefix);
-    return responseFromInner(inner);
+    checkDictionary(init, prefix);
+    return responseFromInner(initializeResponse(init, body, jsonType, prefix));
   }
 
   get type() {
