@@ -15,6 +15,7 @@ import (
 	"github.com/kumo-dev/kumo/internal/dev"
 	"github.com/kumo-dev/kumo/internal/runtime"
 	"github.com/kumo-dev/kumo/internal/store"
+	"github.com/kumo-dev/kumo/internal/triggers"
 )
 
 func newDevCmd() *cobra.Command {
@@ -80,13 +81,21 @@ func runDev(ctx context.Context, cmd *cobra.Command, o devOptions) (err error) {
 		return err
 	}
 	defer rt.Close()
+	// Queue consumers and crons follow the version being served.
+	trig, err := triggers.New(ctx, triggers.Config{Store: st, Logger: logger,
+		OnEvent: func(app, version, level, msg string) { fmt.Fprintf(out, "[%s] %s %s\n", app, level, msg) }})
+	if err != nil {
+		return err
+	}
+	defer trig.Close()
 	srv, err := dev.New(dev.Config{Dir: o.dir, Runtime: rt, Logger: logger,
 		Limits: runtime.Limits{AllowPrivateNet: o.allowPrivate}, NoWatch: o.noWatch,
-		Bindings: bindings.Deps{Store: st, Logger: logger}})
+		Bindings: bindings.Deps{Store: st, Logger: logger}, OnVersion: trig.SetVersion})
 	if srv == nil {
 		return err
 	}
 	defer srv.Close()
+	trig.Start(srv)
 	if err != nil {
 		fmt.Fprintf(cmd.ErrOrStderr(), "build failed (fix the file and the next request rebuilds):\n%v\n", err)
 	}

@@ -40,7 +40,8 @@ type Server struct {
 	deps   bindings.Deps
 	log    *slog.Logger
 
-	watch bool
+	watch     bool
+	onVersion func(app, version string, mf app.Manifest)
 
 	mu       sync.Mutex
 	pool     atomic.Pointer[runtime.Pool]
@@ -60,6 +61,9 @@ type Config struct {
 	// store in Dir/.kumo. Bindings.Secrets is not used: secret values come
 	// from Dir/.dev.vars.
 	Bindings bindings.Deps
+	// OnVersion, if set, learns of each version built, with its manifest
+	// (kumo dev starts its queue consumers and crons from it).
+	OnVersion func(app, version string, mf app.Manifest)
 	// NoWatch serves the first build only, without scanning the folder on
 	// each request (benchmarks).
 	NoWatch bool
@@ -85,7 +89,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Bindings.Logger == nil {
 		cfg.Bindings.Logger = cfg.Logger
 	}
-	s := &Server{dir: abs, app: appName(abs), rt: cfg.Runtime, limits: cfg.Limits, deps: cfg.Bindings, log: cfg.Logger, watch: !cfg.NoWatch}
+	s := &Server{dir: abs, app: appName(abs), rt: cfg.Runtime, limits: cfg.Limits, deps: cfg.Bindings, log: cfg.Logger,
+		watch: !cfg.NoWatch, onVersion: cfg.OnVersion}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.refreshLocked()
@@ -232,7 +237,22 @@ func (s *Server) build() (*runtime.Pool, error) {
 		pool.Close()
 		return nil, err
 	}
+	if s.onVersion != nil {
+		s.onVersion(name, v.ID, spec)
+	}
 	return pool, nil
+}
+
+// Invoke runs a handler of the version being served: the queue consumers
+// and crons of kumo dev call it (triggers.Invoker). Only the current
+// version runs; version is informational here.
+func (s *Server) Invoke(ctx context.Context, appName, version, handler string, args ...any) (string, error) {
+	pool := s.pool.Load()
+	if pool == nil {
+		return "", fmt.Errorf("invoking %s of %s: the app does not build", handler, appName)
+	}
+	out, _, err := pool.Invoke(ctx, handler, args...)
+	return out, err
 }
 
 // devVars reads Dir/.dev.vars: the values of the manifest's secrets, and

@@ -63,8 +63,11 @@ type Manager struct {
 	inv     atomic.Pointer[invokerBox]
 	started chan struct{}
 
-	mu      sync.Mutex
-	apps    map[string]*appState
+	mu   sync.Mutex
+	apps map[string]*appState
+	// given holds manifests handed in by SetVersion, by version id, for
+	// versions that are not in the store (kumo dev).
+	given   map[string]app.Manifest
 	pending map[string][]app.Split // app → its active splits; nil: gone
 	wake    chan struct{}
 
@@ -112,6 +115,7 @@ func New(ctx context.Context, cfg Config) (*Manager, error) {
 		broker:  queue.NewBroker(cfg.Store, cfg.Logger),
 		started: make(chan struct{}),
 		apps:    make(map[string]*appState),
+		given:   make(map[string]app.Manifest),
 		pending: make(map[string][]app.Split),
 		wake:    make(chan struct{}, 1),
 	}
@@ -151,6 +155,16 @@ func (m *Manager) SetActive(appName string, active []app.Split) {
 	case m.wake <- struct{}{}:
 	default:
 	}
+}
+
+// SetVersion makes version id, whose manifest is mf, the only active
+// version of appName, for a version that is not in the store: kumo dev
+// builds its versions in memory.
+func (m *Manager) SetVersion(appName, id string, mf app.Manifest) {
+	m.mu.Lock()
+	m.given = map[string]app.Manifest{id: mf}
+	m.mu.Unlock()
+	m.SetActive(appName, []app.Split{{Version: id, Percent: 100}})
 }
 
 // Close stops every consumer and cron of this node, waiting for the
@@ -265,9 +279,14 @@ func (m *Manager) reconcile(name string, active []app.Split) error {
 	}
 	ctx, cancel := context.WithTimeout(m.life, 30*time.Second)
 	defer cancel()
-	mf, err := LoadManifest(ctx, m.st, id)
-	if err != nil {
-		return err
+	m.mu.Lock()
+	mf, given := m.given[id]
+	m.mu.Unlock()
+	if !given {
+		var err error
+		if mf, err = LoadManifest(ctx, m.st, id); err != nil {
+			return err
+		}
 	}
 	a.cur.Store(&versionInfo{id: id, manifest: mf})
 
