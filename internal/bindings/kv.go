@@ -103,7 +103,7 @@ const (
 	hdrPrev   = "Kumo-Prev"   // chunk: sequence of the record it replaces, 0 if none
 )
 
-// ResourceNameRe is what namespace and bucket names must match once
+// resourceNameRe is what namespace and bucket names must match once
 // defaulted (the binding name lowercased).
 var resourceNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 

@@ -3,6 +3,8 @@ package webapi
 import (
 	"strconv"
 	"testing"
+
+	"github.com/kumo-dev/kumo/internal/engine"
 )
 
 // The dispatch benchmarks time one whole invocation as the runtime makes
@@ -28,7 +30,7 @@ func benchDispatch(b *testing.B, bundle string, url func(i int) string, wantBody
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := d.await(p, nil); err != nil {
+		if err := settle(d.vm, p); err != nil {
 			b.Fatal(err)
 		}
 		if i == 0 && wantBody != "" && sink.body.String() != wantBody {
@@ -37,6 +39,28 @@ func benchDispatch(b *testing.B, bundle string, url func(i int) string, wantBody
 		i++
 	}
 	b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(i), "cpu-ns/op")
+}
+
+// settle runs the event loop until p settles and frees it, as the
+// runtime's invocation loop does (it reads no result of a fetch).
+func settle(vm *engine.VM, p engine.Value) error {
+	defer p.Free()
+	for {
+		if err := vm.RunJobs(); err != nil {
+			return err
+		}
+		switch p.PromiseState() {
+		case engine.PromiseFulfilled, engine.NotAPromise:
+			return nil
+		case engine.PromiseRejected:
+			r := p.PromiseResult()
+			defer r.Free()
+			return r.AsError()
+		}
+		if err := vm.Wait(nil); err != nil {
+			return err
+		}
+	}
 }
 
 // BenchmarkDispatchHelloWorld: a handler returning new Response("hi").

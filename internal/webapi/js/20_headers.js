@@ -39,9 +39,12 @@ const httpWhitespaceEdges = /^[\t\n\r ]+|[\t\n\r ]+$/g;
 // deno-lint-ignore no-control-regex
 const plainValueRe = /^(?:[^\0\t\n\r \u0100-\uffff](?:[^\0\n\r\u0100-\uffff]*[^\0\t\n\r \u0100-\uffff])?)?$/;
 
-// Names already found valid, as script wrote them → lowercased. Apps use
-// a handful of names, so this spares the token test on nearly every call;
-// a full cache is simply emptied.
+// Names already found valid, as script wrote them → { lower, value, line }:
+// the name lowercased, and the last valid value seen with it and their
+// header line. Apps use a handful of names, mostly with the same values,
+// so this spares the name's token test on nearly every call and the
+// value's test and the line's concatenation on most. A full cache is
+// simply emptied.
 const nameCache = new Map();
 const NAME_CACHE_MAX = 256;
 
@@ -51,27 +54,27 @@ function checkName(name, prefix) {
   }
 }
 
-// lowerName returns the lowercased name of a name checkName accepted.
-function lowerName(name) {
-  let n = nameCache.get(name);
-  if (n === undefined) {
-    n = name.toLowerCase();
+// nameEntry returns the cache entry of a name checkName accepted.
+function nameEntry(name) {
+  let e = nameCache.get(name);
+  if (e === undefined) {
+    e = { lower: name.toLowerCase(), value: null, line: "" };
     if (nameCache.size >= NAME_CACHE_MAX) nameCache.clear();
-    nameCache.set(name, n);
+    nameCache.set(name, e);
   }
-  return n;
+  return e;
 }
 
 // headerName converts and checks a name from script and returns it
 // lowercased.
 function headerName(name, prefix) {
   if (typeof name === "string") {
-    const n = nameCache.get(name);
-    if (n !== undefined) return n;
+    const e = nameCache.get(name);
+    if (e !== undefined) return e.lower;
   }
   name = k.toByteString(name, prefix, "name");
   checkName(name, prefix);
-  return lowerName(name);
+  return nameEntry(name).lower;
 }
 
 // https://fetch.spec.whatwg.org/#concept-header-value-normalize
@@ -94,8 +97,14 @@ function checkValue(name, value, prefix) {
 // returns its line of header-list text.
 function headerLine(name, value, prefix) {
   if (typeof name === "string" && typeof value === "string") {
-    const n = nameCache.get(name);
-    if (n !== undefined && plainValueRe.test(value)) return n + ":" + value + "\n";
+    const e = nameCache.get(name);
+    if (e !== undefined) {
+      if (e.value === value) return e.line;
+      if (plainValueRe.test(value)) {
+        e.value = value;
+        return (e.line = e.lower + ":" + value + "\n");
+      }
+    }
   }
   // The steps in the order the spec takes them: both conversions, then
   // the checks.
@@ -103,7 +112,7 @@ function headerLine(name, value, prefix) {
   value = normalizeValue(k.toByteString(value, prefix, "value"));
   checkName(name, prefix);
   checkValue(name, value, prefix);
-  return lowerName(name) + ":" + value + "\n";
+  return nameEntry(name).lower + ":" + value + "\n";
 }
 
 // ---- header-list text

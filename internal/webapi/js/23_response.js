@@ -47,11 +47,13 @@ const reasonPhraseRe = /^[\t\x20-\x7e\x80-\xff]*$/;
 function initializeResponse(init, body, type, prefix) {
   const s = init.status;
   let status = 200;
-  if (s !== undefined) {
-    status = typeof s === "number" && (s | 0) === s && s >= 0 && s <= 65535 ? s : k.toUnsignedShort(s, prefix, "status");
-  }
-  if (status < 200 || status > 599) {
-    throw new RangeError(`${prefix}: The status provided (${status}) is outside the range [200, 599].`);
+  if (typeof s === "number" && (s | 0) === s && s >= 200 && s <= 599) {
+    status = s; // a valid unsigned short: the conversion is the identity
+  } else if (s !== undefined) {
+    status = k.toUnsignedShort(s, prefix, "status");
+    if (status < 200 || status > 599) {
+      throw new RangeError(`${prefix}: The status provided (${status}) is outside the range [200, 599].`);
+    }
   }
   const st = init.statusText;
   let statusText = "";
@@ -72,29 +74,38 @@ function initializeResponse(init, body, type, prefix) {
       text = text === "" ? (type === textPlain ? textPlainLine : "content-type:" + type + "\n") : text + contentTypeLine(text, type);
     }
   }
-  const inner = newInnerResponse(status, text, body);
+  const inner = { __proto__: innerResponseDefaults, status, headerText: text, body };
   if (statusText !== "") inner.statusText = statusText;
   return inner;
 }
 
-// https://webidl.spec.whatwg.org/#js-dictionary: init, not undefined or
-// null, must be an object.
-function checkDictionary(init, prefix) {
-  if (typeof init !== "object" && typeof init !== "function") {
-    throw new TypeError(`${prefix}: Argument 2 can not be converted to a dictionary.`);
-  }
+// https://webidl.spec.whatwg.org/#js-dictionary: an init other than
+// undefined and null must be an object.
+function notDictionary(prefix) {
+  return new TypeError(`${prefix}: Argument 2 can not be converted to a dictionary.`);
 }
 
 const { textPlain, textPlainLine, sourceBody, fillHeaderText, contentTypeLine } = k;
+const InnerBodyPrototype = k.InnerBody.prototype;
 const jsonType = "application/json";
 const jsonLine = "content-type:" + jsonType + "\n";
 
 class Response {
   // https://fetch.spec.whatwg.org/#dom-response
   constructor(body = null, init = undefined) {
+    if (typeof body === "string" && (init === undefined || init === null)) {
+      // new Response(string), the common case, with its records inline.
+      this[_inner] = {
+        __proto__: innerResponseDefaults,
+        status: 200,
+        headerText: textPlainLine,
+        body: { __proto__: InnerBodyPrototype, source: body },
+      };
+      return;
+    }
     const prefix = "Failed to construct 'Response'";
     // https://fetch.spec.whatwg.org/#concept-bodyinit-extract, a string
-    // (the common case) inline.
+    // inline.
     let b = null;
     let type = null;
     let text = "";
@@ -112,7 +123,7 @@ class Response {
       this[_inner] = newInnerResponse(200, text, b);
       return;
     }
-    checkDictionary(init, prefix);
+    if (typeof init !== "object" && typeof init !== "function") throw notDictionary(prefix);
     this[_inner] = initializeResponse(init, b, type, prefix);
   }
 
@@ -143,12 +154,14 @@ class Response {
   // https://fetch.spec.whatwg.org/#dom-response-json
   static json(data, init = undefined) {
     const prefix = "Failed to execute 'json' on 'Response'";
-    k.requiredArguments(arguments.length, 1, prefix);
+    if (arguments.length < 1) k.requiredArguments(arguments.length, 1, prefix);
     const text = JSON.stringify(data);
     if (text === undefined) throw new TypeError(`${prefix}: The data is not JSON serializable.`);
     const body = sourceBody(text);
-    if (init === undefined || init === null) return responseFromInner(newInnerResponse(200, jsonLine, body));
-    checkDictionary(init, prefix);
+    if (init === undefined || init === null) {
+      return { __proto__: ResponsePrototype, [_inner]: { __proto__: innerResponseDefaults, status: 200, headerText: jsonLine, body } };
+    }
+    if (typeof init !== "object" && typeof init !== "function") throw notDictionary(prefix);
     return responseFromInner(initializeResponse(init, body, jsonType, prefix));
   }
 

@@ -32,6 +32,9 @@ let main = null; // the default export, when it has handlers
 let exportsNs = null; // the module namespace: RPC entrypoints are its classes
 let waitList = [];
 const resolved = Promise.resolve();
+// Captured once: the fetch path runs on every request.
+const ResponseCtor = k.Response;
+const { responseInner, newDispatchRequest } = k;
 
 // registerWaitUntil keeps a promise the invocation's host must wait for.
 function registerWaitUntil(p) {
@@ -132,10 +135,22 @@ function dispatchFetchEvent(request) {
 // resource (a fetched response, the request body) is piped by Go; any other
 // stream is read here and written chunk by chunk, each write awaited.
 function sendResponse(res) {
-  if (!(res instanceof k.Response)) {
+  if (!(res instanceof ResponseCtor)) {
     throw new TypeError(`handler returned ${describe(res)}, not a Response`);
   }
-  const inner = k.responseInner(res);
+  return sendInner(responseInner(res));
+}
+
+// sendSettled is sendResponse for a handler's settled promise: a send
+// done at once returns undefined, not the resolved promise, which would
+// cost the then() its own promise jobs.
+function sendSettled(res) {
+  const p = sendResponse(res);
+  return p === resolved ? undefined : p;
+}
+
+// sendInner sends the inner response of a Response.
+function sendInner(inner) {
   if (inner.type === "error") throw new TypeError("handler returned Response.error()");
   const body = inner.body;
   if (body === null) {
@@ -232,7 +247,7 @@ const entry = {
 
   fetch(method, url, headersFlat, bodyRid, requestId) {
     void requestId;
-    const request = k.newDispatchRequest(method, url, headersFlat, bodyRid);
+    const request = newDispatchRequest(method, url, headersFlat, bodyRid);
     let result;
     try {
       if (main !== null) {
@@ -242,11 +257,11 @@ const entry = {
         if (!k.hasListeners(globalThis, "fetch")) throw new TypeError("no fetch handler: no \"fetch\" event listener");
         result = dispatchFetchEvent(request);
       }
-      if (result instanceof k.Response) return sendResponse(result);
+      if (result instanceof ResponseCtor) return sendInner(responseInner(result));
     } catch (e) {
       return Promise.reject(e);
     }
-    return Promise.resolve(result).then(sendResponse);
+    return Promise.resolve(result).then(sendSettled);
   },
 
   scheduled(scheduledTime, cron) {
