@@ -59,3 +59,32 @@ func BenchmarkNewObject(b *testing.B) {
 	}
 	r.Free()
 }
+
+// BenchmarkAsyncOp is one await of an async op whose Go work finishes at
+// once on another goroutine: the floor of every KV or fetch call.
+func BenchmarkAsyncOp(b *testing.B) {
+	vm := newTestVM(b, Config{}, Op{Name: "op_async", Fn: func(c *Call) error {
+		p, err := c.Promise()
+		if err != nil {
+			return err
+		}
+		go p.Resolve(1)
+		return nil
+	}})
+	fn, err := vm.Eval("f.js", `(async function (n) { let s = 0; for (let i = 0; i < n; i++) s += await ops.op_async(); return s })`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer fn.Free()
+	b.ResetTimer()
+	res, err := fn.Call(Value{}, b.N)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer res.Free()
+	for res.PromiseState() == PromisePending {
+		if err := vm.Wait(nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
