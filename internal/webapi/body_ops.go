@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/kumo-dev/kumo/internal/engine"
 )
@@ -395,7 +396,13 @@ func opRespond(c *engine.Call) error {
 		streamed = true
 	case arg.IsNull():
 	case arg.IsString():
-		body = []byte(toUSV(c.String(2)))
+		// The string is this op's own copy of the JS string, referenced
+		// nowhere else, so its bytes can be the body without a second copy.
+		if s := toUSV(c.String(2)); s != "" {
+			body = unsafe.Slice(unsafe.StringData(s), len(s))
+		} else {
+			body = []byte{}
+		}
 	default:
 		b, ok := c.Bytes(2)
 		if !ok {

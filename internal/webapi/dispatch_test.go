@@ -548,3 +548,38 @@ func TestFlattenAndParseHeaders(t *testing.T) {
 		t.Fatal("want error")
 	}
 }
+
+// A string response the runtime sent is used afterwards, whether it went
+// out without an InnerBody (new Response(string), Response.json) or with
+// one (its body read before).
+func TestDispatchSentBodyIsUsed(t *testing.T) {
+	for _, js := range []string{
+		`const r = new Response("sent")`,
+		`const r = Response.json("sent")`,
+		`const r = new Response("sent", { status: 201 })`,
+		`const r = new Response("sent"); r.body`,
+	} {
+		d := newDispatchVM(t, moduleBundle(js+`;
+			ctx.waitUntil(new Promise((resolve) => setTimeout(resolve, 0)).then(async () => {
+				globalThis.after = [r.bodyUsed, await r.text().catch((e) => e.name), r.headers.get("content-type")].join("|");
+			}));
+			return r;`))
+		s, err := d.serve("GET", "http://h.test/", "", nil)
+		if err != nil {
+			t.Fatalf("%s: %v", js, err)
+		}
+		if !strings.Contains(s.body.String(), "sent") {
+			t.Fatalf("%s: body %q", js, s.body.String())
+		}
+		p, err := d.call("waitUntil")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.await(p, nil); err != nil {
+			t.Fatal(err)
+		}
+		if got := evalAsync(t, d.vm, `after`); !strings.HasPrefix(got, "true|TypeError|") {
+			t.Errorf("%s: after sending: %s", js, got)
+		}
+	}
+}

@@ -148,7 +148,7 @@ func decodeURLRecord(t *testing.T, rec string) [urlFields]string {
 }
 
 // TestURLRecord checks that a record decodes to the components it was
-// made from: for every WPT URL, for components the serializer would not
+// made from, and that op_url_query_parse finds its query: for every WPT URL, for components the serializer would not
 // put where they are (the fallback), and for a URL too long for the
 // record (the joined form).
 func TestURLRecord(t *testing.T) {
@@ -160,6 +160,10 @@ func TestURLRecord(t *testing.T) {
 		}
 		if got := decodeURLRecord(t, rec); got != c {
 			t.Errorf("record of %q:\n got  %q\n want %q", c[urlHref], got, c)
+		}
+		if q, ok := urlRecordQuery(rec); strings.HasPrefix(rec, string(rune(urlRecordHeader))) &&
+			(!ok || q != strings.TrimPrefix(c[urlSearch], "?")) {
+			t.Errorf("query of the record of %q: %q, %v", c[urlHref], q, ok)
 		}
 	}
 	for _, input := range wptURLInputs(t) {

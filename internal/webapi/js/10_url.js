@@ -4,6 +4,7 @@
 //   op_url_parse(input, base?)      → the URL's record, or null
 //   op_url_set(href, setter, value) → the record after a URL setter
 //   op_url_form_parse(input)        → [name0, value0, name1, value1, ...]
+//   op_url_query_parse(record)      → the same for the query of a record
 //   op_url_form_serialize(list, n)  → application/x-www-form-urlencoded
 // A URL's record is one string: a header of one character per component
 // start and end (offsets into the record), then the href (see urlRecord in
@@ -21,7 +22,7 @@ const HREF = 0, PROTOCOL = 1, USERNAME = 2, PASSWORD = 3, HOST = 4,
   HOSTNAME = 5, PORT = 6, PATHNAME = 7, SEARCH = 8, HASH = 9;
 
 // Module-private state.
-const _url = Symbol("url"); // URL: component array
+const _url = Symbol("url"); // URL: its record
 const _query = Symbol("query"); // URL: its URLSearchParams, added on first use
 const _list = Symbol("list"); // URLSearchParams: flat [name, value, ...] list
 const _urlObject = Symbol("urlObject"); // URLSearchParams: WeakRef to its URL, or null
@@ -34,9 +35,10 @@ const JSONStringify = JSON.stringify;
 const IteratorPrototype = Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]()));
 
 // https://webidl.spec.whatwg.org/#es-USVString: ToString (which, unlike
-// String(), throws on Symbols), then lone surrogates become U+FFFD. Strings
-// bound for the ops go through it too: the engine hands Go a lone surrogate
-// as three bytes of WTF-8, which Go would read as three U+FFFD.
+// String(), throws on Symbols), then lone surrogates become U+FFFD. A
+// string bound for op_url_parse needs no conversion (the engine hands Go
+// each lone surrogate as U+FFFD, as the conversion would), so the hot
+// paths convert only other values, and strings for messages.
 function toUSVString(v) {
   return StringToWellFormed.call(typeof v === "string" ? v : `${v}`);
 }
@@ -534,7 +536,7 @@ class URL {
     const rec = recordOf(this);
     let q = this[_query];
     if (q === undefined) {
-      q = newURLSearchParams(parseUrlencodedList(query(rec)), this);
+      q = newURLSearchParams(typeof rec === "string" ? ops.op_url_query_parse(rec) : parseUrlencodedList(query(rec)), this);
       this[_query] = q;
     }
     return q;
@@ -586,22 +588,20 @@ function urlHref(input, base) {
   return parts === null ? null : component(parts, HREF);
 }
 
-// urlRecord parses input, a USVString, and returns its record for
-// urlRecordHref and urlRecordHasCredentials, or null on failure: for
-// layers (Request) that need a parse and no URL object.
-function urlRecord(input) {
-  return parseURL(input, undefined);
-}
+// The header of a record whose username and password are empty has these
+// characters at 2 * USERNAME (an empty component's offsets are RECORD).
+const NO_CREDENTIALS = String.fromCharCode(RECORD, RECORD, RECORD, RECORD);
 
-function urlRecordHref(rec) {
-  return component(rec, HREF);
-}
-
-// https://url.spec.whatwg.org/#include-credentials
-function urlRecordHasCredentials(rec) {
-  if (typeof rec !== "string") return rec[USERNAME] !== "" || rec[PASSWORD] !== "";
-  return rec.charCodeAt(2 * USERNAME) !== rec.charCodeAt(2 * USERNAME + 1) ||
-    rec.charCodeAt(2 * PASSWORD) !== rec.charCodeAt(2 * PASSWORD + 1);
+// requestHref parses input (a string; its lone surrogates count as U+FFFD)
+// for a Request and returns its href; null when it does not parse,
+// undefined when it includes credentials
+// (https://url.spec.whatwg.org/#include-credentials).
+function requestHref(input) {
+  const rec = parseURL(input, undefined);
+  if (rec === null) return null;
+  if (typeof rec !== "string") return rec[USERNAME] !== "" || rec[PASSWORD] !== "" ? undefined : rec[HREF];
+  if (!rec.startsWith(NO_CREDENTIALS, 2 * USERNAME)) return undefined;
+  return rec.slice(RECORD, rec.charCodeAt(2 * HREF + 1));
 }
 
 // isURLSearchParams tells a real URLSearchParams (fetch's body extraction).
@@ -619,4 +619,4 @@ function parseUrlencoded(input) {
   return pairs;
 }
 
-return { URL, URLSearchParams, urlHref, urlRecord, urlRecordHref, urlRecordHasCredentials, isURLSearchParams, parseUrlencoded };
+return { URL, URLSearchParams, urlHref, requestHref, isURLSearchParams, parseUrlencoded };

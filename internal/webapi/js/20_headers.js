@@ -39,8 +39,9 @@ const httpWhitespaceEdges = /^[\t\n\r ]+|[\t\n\r ]+$/g;
 // deno-lint-ignore no-control-regex
 const plainValueRe = /^(?:[^\0\t\n\r \u0100-\uffff](?:[^\0\n\r\u0100-\uffff]*[^\0\t\n\r \u0100-\uffff])?)?$/;
 
-// Names already found valid, as script wrote them → { lower, value, line }:
-// the name lowercased, and the last valid value seen with it and their
+// Names already found valid, as script wrote them → { lower, key, value,
+// line }: the name lowercased, the key that finds its lines in header-list
+// text (lower + ":"), and the last valid value seen with it and their
 // header line. Apps use a handful of names, mostly with the same values,
 // so this spares the name's token test on nearly every call and the
 // value's test and the line's concatenation on most. A full cache is
@@ -58,23 +59,33 @@ function checkName(name, prefix) {
 function nameEntry(name) {
   let e = nameCache.get(name);
   if (e === undefined) {
-    e = { lower: name.toLowerCase(), value: null, line: "" };
+    const lower = name.toLowerCase();
+    e = { lower, key: lower + ":", value: null, line: "" };
     if (nameCache.size >= NAME_CACHE_MAX) nameCache.clear();
     nameCache.set(name, e);
   }
   return e;
 }
 
-// headerName converts and checks a name from script and returns it
-// lowercased.
-function headerName(name, prefix) {
+// headerKey converts and checks a name from script and returns the key
+// that finds its lines (see findLine).
+function headerKey(name, prefix) {
   if (typeof name === "string") {
     const e = nameCache.get(name);
-    if (e !== undefined) return e.lower;
+    if (e !== undefined) return e.key;
   }
   name = k.toByteString(name, prefix, "name");
   checkName(name, prefix);
-  return nameEntry(name).lower;
+  return nameEntry(name).key;
+}
+
+// holderOf returns the header-list holder of a Headers object: its brand
+// check (https://webidl.spec.whatwg.org/#dfn-create-operation-function),
+// inline.
+function holderOf(self) {
+  const holder = self === null || self === undefined ? undefined : self[_holder];
+  if (holder === undefined) throw new TypeError("Illegal invocation: not a Headers");
+  return holder;
 }
 
 // https://fetch.spec.whatwg.org/#concept-header-value-normalize
@@ -117,6 +128,8 @@ function headerLine(name, value, prefix) {
 
 // ---- header-list text
 
+// Lines are found by key: a header name followed by ":".
+
 // findLine returns the index of the first line at or after from whose
 // name is key minus its final ":", or -1.
 function findLine(text, key, from) {
@@ -132,29 +145,29 @@ function lineEnd(text, p) {
 }
 
 // https://fetch.spec.whatwg.org/#concept-header-list-get
-function textGet(text, name) {
-  const key = name + ":";
-  let p = findLine(text, key, 0);
-  let out = null;
-  while (p !== -1) {
+function textGet(text, key) {
+  let p = text.indexOf(key);
+  if (p > 0 && text.charCodeAt(p - 1) !== 0x0a) p = findLine(text, key, p + 1);
+  if (p === -1) return null;
+  let end = text.indexOf("\n", p + key.length);
+  if (end === -1) end = text.length;
+  let out = text.slice(p + key.length, end);
+  for (p = findLine(text, key, end); p !== -1; p = findLine(text, key, end)) {
     const start = p + key.length;
-    let end = text.indexOf("\n", start);
+    end = text.indexOf("\n", start);
     if (end === -1) end = text.length;
-    const v = text.slice(start, end);
-    out = out === null ? v : out + ", " + v;
-    p = findLine(text, key, end);
+    out += ", " + text.slice(start, end);
   }
   return out;
 }
 
-function textHas(text, name) {
-  return findLine(text, name + ":", 0) !== -1;
+function textHas(text, key) {
+  return findLine(text, key, 0) !== -1;
 }
 
 // https://fetch.spec.whatwg.org/#concept-header-list-set: the first line
 // of name becomes line, later ones go; with none, line is appended.
-function textSet(text, name, line) {
-  const key = name + ":";
+function textSet(text, key, line) {
   let p = findLine(text, key, 0);
   if (p === -1) return text + line;
   let out = "";
@@ -173,8 +186,7 @@ function textSet(text, name, line) {
 }
 
 // https://fetch.spec.whatwg.org/#concept-header-list-delete
-function textDelete(text, name) {
-  const key = name + ":";
+function textDelete(text, key) {
   let p = findLine(text, key, 0);
   if (p === -1) return text;
   let out = "";
@@ -303,36 +315,33 @@ class Headers {
 
   // https://fetch.spec.whatwg.org/#concept-headers-append
   append(name, value) {
-    k.webidlBrandCheck(this, _holder, "Headers");
+    const holder = holderOf(this);
     const prefix = "Failed to execute 'append' on 'Headers'";
-    k.requiredArguments(arguments.length, 2, prefix);
+    if (arguments.length < 2) k.requiredArguments(arguments.length, 2, prefix);
     const line = headerLine(name, value, prefix);
     checkMutable(this, prefix);
-    this[_holder].headerText += line;
+    holder.headerText += line;
   }
 
   delete(name) {
-    k.webidlBrandCheck(this, _holder, "Headers");
+    const holder = holderOf(this);
     const prefix = "Failed to execute 'delete' on 'Headers'";
-    k.requiredArguments(arguments.length, 1, prefix);
-    name = headerName(name, prefix);
+    if (arguments.length < 1) k.requiredArguments(arguments.length, 1, prefix);
+    const key = headerKey(name, prefix);
     checkMutable(this, prefix);
-    const holder = this[_holder];
-    holder.headerText = textDelete(holder.headerText, name);
+    holder.headerText = textDelete(holder.headerText, key);
   }
 
   get(name) {
-    k.webidlBrandCheck(this, _holder, "Headers");
-    const prefix = "Failed to execute 'get' on 'Headers'";
-    k.requiredArguments(arguments.length, 1, prefix);
-    return textGet(this[_holder].headerText, headerName(name, prefix));
+    const holder = holderOf(this);
+    if (arguments.length < 1) k.requiredArguments(arguments.length, 1, "Failed to execute 'get' on 'Headers'");
+    return textGet(holder.headerText, headerKey(name, "Failed to execute 'get' on 'Headers'"));
   }
 
   // https://fetch.spec.whatwg.org/#dom-headers-getsetcookie
   getSetCookie() {
-    k.webidlBrandCheck(this, _holder, "Headers");
+    const text = holderOf(this).headerText;
     const out = [];
-    const text = this[_holder].headerText;
     const key = "set-cookie:";
     let p = findLine(text, key, 0);
     while (p !== -1) {
@@ -346,20 +355,18 @@ class Headers {
   }
 
   has(name) {
-    k.webidlBrandCheck(this, _holder, "Headers");
-    const prefix = "Failed to execute 'has' on 'Headers'";
-    k.requiredArguments(arguments.length, 1, prefix);
-    return textHas(this[_holder].headerText, headerName(name, prefix));
+    const holder = holderOf(this);
+    if (arguments.length < 1) k.requiredArguments(arguments.length, 1, "Failed to execute 'has' on 'Headers'");
+    return textHas(holder.headerText, headerKey(name, "Failed to execute 'has' on 'Headers'"));
   }
 
   set(name, value) {
-    k.webidlBrandCheck(this, _holder, "Headers");
+    const holder = holderOf(this);
     const prefix = "Failed to execute 'set' on 'Headers'";
-    k.requiredArguments(arguments.length, 2, prefix);
+    if (arguments.length < 2) k.requiredArguments(arguments.length, 2, prefix);
     const line = headerLine(name, value, prefix);
     checkMutable(this, prefix);
-    const holder = this[_holder];
-    holder.headerText = textSet(holder.headerText, line.slice(0, line.indexOf(":")), line);
+    holder.headerText = textSet(holder.headerText, line.slice(0, line.indexOf(":") + 1), line);
   }
 
   forEach(callback, thisArg = undefined) {
@@ -444,9 +451,9 @@ return {
   Headers,
   headersFromHolder,
   fillHeaderText,
-  headerTextGet: textGet,
-  headerTextHas: textHas,
-  headerTextSet: textSet,
+  // headerTextGet(text, name): the value of header name (lowercase) in
+  // header-list text, or null.
+  headerTextGet: (text, name) => textGet(text, name + ":"),
   contentTypeLine,
   textPlain,
   textPlainLine,

@@ -6,8 +6,10 @@
 // only when script asks for them.
 
 const _inner = k.internalSymbol("request");
-const { resourceBody } = k;
 const _headers = k.internalSymbol("headers");
+
+// Captured once: every request uses them.
+const { resourceBody, requestHref } = k;
 
 // https://fetch.spec.whatwg.org/#concept-request: a literal (cheaper here
 // than a constructor call) whose prototype holds the fields most requests
@@ -43,13 +45,14 @@ function checkMethod(m, prefix) {
   return normalizeMethod(m);
 }
 
+// parseURL parses the input of new Request(input): a string, converted to
+// a USVString for messages only (the parse treats lone surrogates alike).
 function parseURL(input, prefix) {
-  const rec = k.urlRecord(input);
-  if (rec === null) throw new TypeError(`${prefix}: Invalid URL "${input}".`);
-  if (k.urlRecordHasCredentials(rec)) {
-    throw new TypeError(`${prefix}: Request cannot be constructed from a URL that includes credentials: "${input}".`);
-  }
-  return k.urlRecordHref(rec);
+  const href = requestHref(input);
+  if (typeof href === "string") return href;
+  input = k.toUSVString(input, prefix, "input");
+  if (href === null) throw new TypeError(`${prefix}: Invalid URL "${input}".`);
+  throw new TypeError(`${prefix}: Request cannot be constructed from a URL that includes credentials: "${input}".`);
 }
 
 const redirectModes = ["follow", "error", "manual"];
@@ -80,7 +83,7 @@ class Request {
   // https://fetch.spec.whatwg.org/#dom-request
   constructor(input, init = undefined) {
     const prefix = "Failed to construct 'Request'";
-    k.requiredArguments(arguments.length, 1, prefix);
+    if (arguments.length < 1) k.requiredArguments(arguments.length, 1, prefix);
     const hasInit = init !== undefined && init !== null;
     if (hasInit) init = k.toDictionary(init, prefix, "Argument 2");
     let request;
@@ -93,8 +96,8 @@ class Request {
       request.keepalive = inputInner.keepalive;
       signal = inputInner.signal ?? input.signal;
     } else {
-      const url = parseURL(k.toUSVString(input, prefix, "input"), prefix);
-      request = newInnerRequest("GET", url, "", null);
+      const url = parseURL(typeof input === "string" ? input : k.toUSVString(input, prefix, "input"), prefix);
+      request = { __proto__: innerRequestDefaults, method: "GET", url, headerText: "", body: null };
     }
     this[_inner] = request;
     // An absent init is an empty dictionary: nothing to read.

@@ -9,16 +9,52 @@
 const _inner = k.internalSymbol("response");
 const _headers = k.internalSymbol("headers");
 
+// Captured once: every response uses them.
+const { textPlain, textPlainLine, sourceBody, fillHeaderText, contentTypeLine, ObjectDefineProperty } = k;
+const InnerBodyPrototype = k.InnerBody.prototype;
+
 // https://fetch.spec.whatwg.org/#concept-response: a literal (cheaper here
 // than a constructor call) whose prototype holds the fields most responses
 // leave at their defaults (each property a record gets costs here).
+//
+// A response made from a string (new Response(string), Response.json)
+// holds it as src, with no body of its own: the inherited body accessor
+// makes the InnerBody when something reads it, so the common response goes
+// to Go (takeSource) without one.
 const innerResponseDefaults = {
   type: "default",
   statusText: "",
   url: null, // the last URL of the URL list, or null
   redirected: false,
   guard: "response",
+  src: null, // the string body nobody read yet, or null
+  sent: null, // the string body takeSource handed out, or null
+  get body() {
+    const s = this.src;
+    // Once sent, the body is used, as untouchedSource leaves it.
+    const b = s !== null ? sourceBody(s) : { __proto__: InnerBodyPrototype, source: this.sent, consumed: true };
+    this.src = null;
+    ObjectDefineProperty(this, "body", { value: b, writable: true, enumerable: true, configurable: true });
+    return b;
+  },
+  set body(b) {
+    this.src = null;
+    ObjectDefineProperty(this, "body", { value: b, writable: true, enumerable: true, configurable: true });
+  },
 };
+
+// takeSource returns the string body of inner when it can go to Go as it
+// is, leaving the body used; else undefined.
+function takeSource(inner) {
+  const s = inner.src;
+  if (s !== null) {
+    inner.src = null;
+    inner.sent = s;
+    return s;
+  }
+  const body = inner.body;
+  return body === null ? undefined : body.untouchedSource();
+}
 
 // headerText is the header list (20_headers.js); body an InnerBody or null.
 function newInnerResponse(status, headerText, body) {
@@ -42,8 +78,9 @@ const reasonPhraseRe = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 // https://fetch.spec.whatwg.org/#initialize-a-response: returns the inner
 // response of a new Response from its init (a dictionary), body and type
-// (the extracted body and its content type, or null). Each member of init
-// is read once, in the order status, statusText, headers.
+// (the extracted body, an InnerBody or a string for src, and its content
+// type, or null). Each member of init is read once, in the order status,
+// statusText, headers.
 function initializeResponse(init, body, type, prefix) {
   const s = init.status;
   let status = 200;
@@ -70,11 +107,20 @@ function initializeResponse(init, body, type, prefix) {
     if (status === 204 || status === 205 || status === 304) {
       throw new TypeError(`${prefix}: Response with null body status (${status}) cannot have body.`);
     }
+    // The body's type when no header names one (contentTypeLine, inline).
     if (type !== null) {
-      text = text === "" ? (type === textPlain ? textPlainLine : "content-type:" + type + "\n") : text + contentTypeLine(text, type);
+      if (text === "") {
+        text = type === textPlain ? textPlainLine : "content-type:" + type + "\n";
+      } else if (text.indexOf("content-type:") === -1) {
+        text += type === textPlain ? textPlainLine : "content-type:" + type + "\n";
+      } else {
+        text += contentTypeLine(text, type);
+      }
     }
   }
-  const inner = { __proto__: innerResponseDefaults, status, headerText: text, body };
+  const inner = typeof body === "string"
+    ? { __proto__: innerResponseDefaults, status, headerText: text, src: body }
+    : { __proto__: innerResponseDefaults, status, headerText: text, body };
   if (statusText !== "") inner.statusText = statusText;
   return inner;
 }
@@ -85,8 +131,6 @@ function notDictionary(prefix) {
   return new TypeError(`${prefix}: Argument 2 can not be converted to a dictionary.`);
 }
 
-const { textPlain, textPlainLine, sourceBody, fillHeaderText, contentTypeLine } = k;
-const InnerBodyPrototype = k.InnerBody.prototype;
 const jsonType = "application/json";
 const jsonLine = "content-type:" + jsonType + "\n";
 
@@ -95,12 +139,7 @@ class Response {
   constructor(body = null, init = undefined) {
     if (typeof body === "string" && (init === undefined || init === null)) {
       // new Response(string), the common case, with its records inline.
-      this[_inner] = {
-        __proto__: innerResponseDefaults,
-        status: 200,
-        headerText: textPlainLine,
-        body: { __proto__: InnerBodyPrototype, source: body },
-      };
+      this[_inner] = { __proto__: innerResponseDefaults, status: 200, headerText: textPlainLine, src: body };
       return;
     }
     const prefix = "Failed to construct 'Response'";
@@ -110,7 +149,7 @@ class Response {
     let type = null;
     let text = "";
     if (typeof body === "string") {
-      b = sourceBody(body);
+      b = body; // becomes src
       type = textPlain;
       text = textPlainLine;
     } else if (body !== null && body !== undefined) {
@@ -157,12 +196,11 @@ class Response {
     if (arguments.length < 1) k.requiredArguments(arguments.length, 1, prefix);
     const text = JSON.stringify(data);
     if (text === undefined) throw new TypeError(`${prefix}: The data is not JSON serializable.`);
-    const body = sourceBody(text);
     if (init === undefined || init === null) {
-      return { __proto__: ResponsePrototype, [_inner]: { __proto__: innerResponseDefaults, status: 200, headerText: jsonLine, body } };
+      return { __proto__: ResponsePrototype, [_inner]: { __proto__: innerResponseDefaults, status: 200, headerText: jsonLine, src: text } };
     }
     if (typeof init !== "object" && typeof init !== "function") throw notDictionary(prefix);
-    return responseFromInner(initializeResponse(init, body, jsonType, prefix));
+    return responseFromInner(initializeResponse(init, text, jsonType, prefix));
   }
 
   get type() {
@@ -261,4 +299,4 @@ function responseInner(r) {
   return r[_inner];
 }
 
-return { Response, newFetchResponse, responseInner, nullBodyStatus };
+return { Response, newFetchResponse, responseInner, takeSource, nullBodyStatus };

@@ -34,7 +34,7 @@ let waitList = [];
 const resolved = Promise.resolve();
 // Captured once: the fetch path runs on every request.
 const ResponseCtor = k.Response;
-const { responseInner, newDispatchRequest } = k;
+const { responseInner, newDispatchRequest, takeSource } = k;
 
 // registerWaitUntil keeps a promise the invocation's host must wait for.
 function registerWaitUntil(p) {
@@ -152,14 +152,14 @@ function sendSettled(res) {
 // sendInner sends the inner response of a Response.
 function sendInner(inner) {
   if (inner.type === "error") throw new TypeError("handler returned Response.error()");
+  const src = takeSource(inner);
+  if (src !== undefined) {
+    ops.op_respond(inner.status, inner.headerText, src);
+    return resolved;
+  }
   const body = inner.body;
   if (body === null) {
     ops.op_respond(inner.status, inner.headerText, null);
-    return resolved;
-  }
-  const src = body.untouchedSource();
-  if (src !== undefined) {
-    ops.op_respond(inner.status, inner.headerText, src);
     return resolved;
   }
   return sendBody(inner, body);
