@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# bench/run.sh: hello-world and JSON-echo through kumo, side by side with a
-# raw Go net/http handler doing the same work, in one run on this machine.
+# bench/run.sh: hello-world and JSON-echo through `kumo serve` (deployed apps,
+# the production path), side by side with a raw Go net/http handler doing
+# the same work, in one run on this machine.
 #
 #   bench/run.sh [seconds]      (default 10; needs wrk: apt-get install -y wrk)
 #
@@ -37,12 +38,22 @@ start() { # start NAME CMD... ; waits for the port
 wait_up() { for _ in $(seq 100); do curl -sf -o /dev/null "$1" && return 0; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 
+tmp=$(mktemp -d)
+trap 'cleanup; rm -rf "$tmp"' EXIT
 start raw bin/rawhttp -addr 127.0.0.1:8790
-start kumohello bin/kumo dev bench/apps/hello --addr 127.0.0.1:8791 --no-watch --quiet
-start kumoecho bin/kumo dev bench/apps/echo --addr 127.0.0.1:8792 --no-watch --quiet
-start kumostd bin/kumo dev bench/apps/hello --addr 127.0.0.1:8793 --no-watch --quiet --http std
-wait_up http://127.0.0.1:8790/hello; wait_up http://127.0.0.1:8791/; wait_up http://127.0.0.1:8793/
-curl -sf -o /dev/null -d @bench/results/echo.json http://127.0.0.1:8792/
+# Two kumo serve nodes, one per HTTP server library, each with the hello
+# and echo apps deployed: the production path (routing, node, runtime).
+start kumo bin/kumo serve --data "$tmp/fast" --addr 127.0.0.1:8791 --control-addr 127.0.0.1:8781
+start kumostd bin/kumo serve --data "$tmp/std" --addr 127.0.0.1:8793 --control-addr 127.0.0.1:8783 --http std
+for n in 8781:fast 8783:std; do
+  port=${n%%:*} dir=${n##*:}
+  for _ in $(seq 100); do [ -s "$tmp/$dir/admin.token" ] && curl -sf -o /dev/null "http://127.0.0.1:$port/metrics" && break; sleep 0.1; done
+  for a in hello echo; do
+    KUMO_SERVER=http://127.0.0.1:$port KUMO_TOKEN=$(cat "$tmp/$dir/admin.token") bin/kumo deploy bench/apps/$a --app $a >/dev/null
+  done
+done
+wait_up http://127.0.0.1:8790/hello; wait_up http://127.0.0.1:8791/hello/; wait_up http://127.0.0.1:8793/hello/
+curl -sf -o /dev/null -d @bench/results/echo.json http://127.0.0.1:8791/echo/
 
 hz=$(getconf CLK_TCK)
 printf "%-14s %-6s %10s %9s %9s %12s %10s\n" server work "req/s" "p50" "p99" "cpu/req(us)" "p99@half"
@@ -68,10 +79,10 @@ run() { # run LABEL WORK PID URL [post]
   rps[$label/$work]=$r; cpu[$label/$work]=$c
 }
 run raw-go hello "$pid_raw" http://127.0.0.1:8790/hello
-run kumo hello "$pid_kumohello" http://127.0.0.1:8791/
-run kumo-nethttp hello "$pid_kumostd" http://127.0.0.1:8793/
+run kumo hello "$pid_kumo" http://127.0.0.1:8791/hello/
+run kumo-nethttp hello "$pid_kumostd" http://127.0.0.1:8793/hello/
 run raw-go echo "$pid_raw" http://127.0.0.1:8790/echo post
-run kumo echo "$pid_kumoecho" http://127.0.0.1:8792/ post
+run kumo echo "$pid_kumo" http://127.0.0.1:8791/echo/ post
 echo
 for w in hello echo; do
   awk -v w="$w" -v kr="${rps[kumo/$w]}" -v rr="${rps[raw-go/$w]}" -v kc="${cpu[kumo/$w]}" -v rc="${cpu[raw-go/$w]}" \
