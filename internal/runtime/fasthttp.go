@@ -22,12 +22,21 @@ import (
 // fasthttp through a pipe.
 func (p *Pool) ServeFastHTTP(ctx *fasthttp.RequestCtx) {
 	x := &fastExchange{c: ctx, limit: p.v.limits.ResponseBody}
-	if ctx.Request.Header.ContentLength() != 0 {
-		r := ctx.RequestBodyStream()
-		if r == nil {
+	if n := ctx.Request.Header.ContentLength(); n != 0 {
+		var r io.Reader = ctx.RequestBodyStream()
+		switch {
+		case r == nil:
 			// A body that fit in fasthttp's buffer was read whole; the
 			// buffer is reused after the handler, so copy it.
 			r = bytes.NewReader(bytes.Clone(ctx.Request.Body()))
+		case n > 0 && int64(n) <= smallBody && int64(n) <= p.v.limits.RequestBody:
+			// Small bodies are read now, so the handler's text() or json()
+			// takes them without an async round trip.
+			if b, err := io.ReadAll(io.LimitReader(r, int64(n))); err == nil {
+				r = bytes.NewReader(b)
+			} else {
+				r = io.MultiReader(bytes.NewReader(b), errReader{err})
+			}
 		}
 		x.src = &detachableBody{r: r, limit: p.v.limits.RequestBody}
 		x.in = &countingBody{r: x.src}
@@ -232,3 +241,8 @@ func (x *fastExchange) End() error {
 }
 
 var _ exchange = (*fastExchange)(nil)
+
+// errReader fails every read with err.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -185,7 +186,7 @@ func (iv *invocation) start() (detached bool) {
 		res, err = iv.call(inst)
 	} else {
 		method, url, headers := x.request()
-		res, err = inst.fetch.Call(inst.entry, method, url, headers, rid, u.RequestID)
+		res, err = inst.fetch.Call(inst.entry, method, url, headers, rid)
 	}
 	if err != nil {
 		iv.finish(err)
@@ -502,4 +503,22 @@ func (c *countingBody) Buffered() ([]byte, bool) {
 		c.n.Add(int64(len(b)))
 	}
 	return b, ok
+}
+
+// smallBody is the largest request body read whole before the handler
+// runs (with a known length): reading it later would cost an async op
+// round trip for little memory saved.
+const smallBody = 64 << 10
+
+// bufferedBody is a request body already in memory.
+type bufferedBody struct{ r *bytes.Reader }
+
+func (b bufferedBody) Read(p []byte) (int, error) { return b.r.Read(p) }
+func (b bufferedBody) Close() error               { return nil }
+
+// Buffered implements webapi.BufferedBody.
+func (b bufferedBody) Buffered() ([]byte, bool) {
+	out := make([]byte, b.r.Len())
+	n, _ := b.r.Read(out)
+	return out[:n], true
 }

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,7 +20,17 @@ import (
 func (p *Pool) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x := &netExchange{w: w, r: r, limit: p.v.limits.ResponseBody}
 	if r.Body != nil && r.Body != http.NoBody {
-		x.in = &countingBody{r: http.MaxBytesReader(w, r.Body, p.v.limits.RequestBody)}
+		body := http.MaxBytesReader(w, r.Body, p.v.limits.RequestBody)
+		if n := r.ContentLength; n > 0 && n <= smallBody {
+			// Small bodies are read now, so the handler's text() or json()
+			// takes them without an async round trip.
+			if b, err := io.ReadAll(body); err == nil {
+				body = bufferedBody{bytes.NewReader(b)}
+			} else {
+				body = io.NopCloser(errReader{err})
+			}
+		}
+		x.in = &countingBody{r: body}
 		// A handler may stream the request body into its response
 		// (new Response(request.body)): without full duplex, net/http's
 		// HTTP/1 server drops the unread body once the head is flushed.
