@@ -115,36 +115,18 @@ func objectResult(info *binding.ObjectInfo) (engine.JSON, error) {
 // value) or null when it does not exist.
 func opBucketHead(c *engine.Call) error {
 	const api = "R2Bucket.head"
-	h := host(c)
-	b, err := h.bucket(c.String(0), api)
+	b, err := host(c).bucket(c.String(0), api)
 	if err != nil {
 		return err
 	}
 	key := c.String(1)
-	p, err := c.Promise()
-	if err != nil {
-		return err
-	}
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), bucketTimeout)
-		defer cancel()
+	return storeCall(c, api, bucketTimeout, func(ctx context.Context) (any, error) {
 		info, err := b.Head(ctx, key)
-		if err != nil {
-			p.Reject(bindingError(api, err))
-			return
+		if err != nil || info == nil {
+			return nil, err
 		}
-		if info == nil {
-			p.Resolve(nil)
-			return
-		}
-		r, err := objectResult(info)
-		if err != nil {
-			p.Reject(bindingError(api, err))
-			return
-		}
-		p.Resolve(r)
-	}()
-	return nil
+		return objectResult(info)
+	})
 }
 
 // op_bucket_get(binding, key) resolves to null when the object does not
@@ -405,8 +387,7 @@ func opBucketPutEnd(c *engine.Call) error {
 // array of keys; absent ones are not an error.
 func opBucketDelete(c *engine.Call) error {
 	const api = "R2Bucket.delete"
-	h := host(c)
-	b, err := h.bucket(c.String(0), api)
+	b, err := host(c).bucket(c.String(0), api)
 	if err != nil {
 		return err
 	}
@@ -414,20 +395,9 @@ func opBucketDelete(c *engine.Call) error {
 	if err := json.Unmarshal([]byte(c.String(1)), &keys); err != nil {
 		return engine.TypeError("%s: keys: %v", api, err)
 	}
-	p, err := c.Promise()
-	if err != nil {
-		return err
-	}
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), bucketTimeout)
-		defer cancel()
-		if err := b.Delete(ctx, keys...); err != nil {
-			p.Reject(bindingError(api, err))
-			return
-		}
-		p.Resolve(engine.Undefined{})
-	}()
-	return nil
+	return storeCall(c, api, bucketTimeout, func(ctx context.Context) (any, error) {
+		return engine.Undefined{}, b.Delete(ctx, keys...)
+	})
 }
 
 // bucketListJSON is what op_bucket_list resolves to.
@@ -443,23 +413,15 @@ type bucketListJSON struct {
 // maximum, 1000.
 func opBucketList(c *engine.Call) error {
 	const api = "R2Bucket.list"
-	h := host(c)
-	b, err := h.bucket(c.String(0), api)
+	b, err := host(c).bucket(c.String(0), api)
 	if err != nil {
 		return err
 	}
 	opts := binding.ObjectListOptions{Prefix: c.String(1), Cursor: c.String(2), Delimiter: c.String(3), Limit: int(c.Int(4))}
-	p, err := c.Promise()
-	if err != nil {
-		return err
-	}
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), bucketTimeout)
-		defer cancel()
+	return storeCall(c, api, bucketTimeout, func(ctx context.Context) (any, error) {
 		l, err := b.List(ctx, opts)
 		if err != nil {
-			p.Reject(bindingError(api, err))
-			return
+			return nil, err
 		}
 		out := bucketListJSON{
 			Objects:           make([]objectJSON, len(l.Objects)),
@@ -474,11 +436,6 @@ func opBucketList(c *engine.Call) error {
 			out.Objects[i] = toObjectJSON(&l.Objects[i])
 		}
 		buf, err := json.Marshal(out)
-		if err != nil {
-			p.Reject(bindingError(api, err))
-			return
-		}
-		p.Resolve(engine.JSON(buf))
-	}()
-	return nil
+		return engine.JSON(buf), err
+	})
 }

@@ -225,26 +225,14 @@ func opKVPut(c *engine.Call) error {
 // (also when it never existed).
 func opKVDelete(c *engine.Call) error {
 	const api = "KV.delete"
-	h := host(c)
-	kv, err := h.kv(c.String(0), api)
+	kv, err := host(c).kv(c.String(0), api)
 	if err != nil {
 		return err
 	}
 	key := c.String(1)
-	p, err := c.Promise()
-	if err != nil {
-		return err
-	}
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), kvTimeout)
-		defer cancel()
-		if err := kv.Delete(ctx, key); err != nil {
-			p.Reject(bindingError(api, err))
-			return
-		}
-		p.Resolve(engine.Undefined{})
-	}()
-	return nil
+	return storeCall(c, api, kvTimeout, func(ctx context.Context) (any, error) {
+		return engine.Undefined{}, kv.Delete(ctx, key)
+	})
 }
 
 // kvListJSON is what op_kv_list resolves to, in Workers' shape.
@@ -265,34 +253,42 @@ type kvKeyJSON struct {
 // means the maximum, 1000.
 func opKVList(c *engine.Call) error {
 	const api = "KV.list"
-	h := host(c)
-	kv, err := h.kv(c.String(0), api)
+	kv, err := host(c).kv(c.String(0), api)
 	if err != nil {
 		return err
 	}
 	opts := binding.KVListOptions{Prefix: c.String(1), Cursor: c.String(2), Limit: int(c.Int(3))}
-	p, err := c.Promise()
-	if err != nil {
-		return err
-	}
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), kvTimeout)
-		defer cancel()
+	return storeCall(c, api, kvTimeout, func(ctx context.Context) (any, error) {
 		l, err := kv.List(ctx, opts)
 		if err != nil {
-			p.Reject(bindingError(api, err))
-			return
+			return nil, err
 		}
 		out := kvListJSON{Keys: make([]kvKeyJSON, len(l.Keys)), Complete: l.Complete, Cursor: l.Cursor}
 		for i, k := range l.Keys {
 			out.Keys[i] = kvKeyJSON{Name: k.Name, Expiration: k.Expiration, Metadata: k.Metadata}
 		}
 		b, err := json.Marshal(out)
+		return engine.JSON(b), err
+	})
+}
+
+// storeCall settles the op's promise with fn's result, run against the
+// store on its own goroutine within timeout; an error rejects it as a
+// binding error naming api.
+func storeCall(c *engine.Call, api string, timeout time.Duration, fn func(ctx context.Context) (any, error)) error {
+	p, err := c.Promise()
+	if err != nil {
+		return err
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		v, err := fn(ctx)
 		if err != nil {
 			p.Reject(bindingError(api, err))
 			return
 		}
-		p.Resolve(engine.JSON(b))
+		p.Resolve(v)
 	}()
 	return nil
 }
