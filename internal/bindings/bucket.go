@@ -46,6 +46,7 @@ import (
 
 	"github.com/kumo-dev/kumo/internal/app"
 	"github.com/kumo-dev/kumo/internal/binding"
+	"github.com/kumo-dev/kumo/internal/manifest"
 	"github.com/kumo-dev/kumo/internal/store"
 )
 
@@ -537,19 +538,14 @@ var (
 	_ io.ReadCloser  = (*objectReader)(nil)
 )
 
-// buckets opens the bucket bindings of a manifest, by binding name. A
-// bucket defaults to the binding name lowercased.
+// buckets opens the bucket bindings of a manifest, by binding name.
 func buckets(d Deps, appName string, list []app.BucketBinding) (map[string]binding.Bucket, error) {
 	if len(list) == 0 {
 		return nil, nil
 	}
 	out := make(map[string]binding.Bucket, len(list))
 	for _, b := range list {
-		name := b.Bucket
-		if name == "" {
-			name = strings.ToLower(b.Binding)
-		}
-		bk, err := OpenBucket(d.Store, appName, name)
+		bk, err := OpenBucket(d.Store, appName, manifest.Bucket(b))
 		if err != nil {
 			return nil, fmt.Errorf("bucket binding %s: %w", b.Binding, err)
 		}

@@ -69,6 +69,7 @@ import (
 
 	"github.com/kumo-dev/kumo/internal/app"
 	"github.com/kumo-dev/kumo/internal/binding"
+	"github.com/kumo-dev/kumo/internal/manifest"
 	"github.com/kumo-dev/kumo/internal/store"
 )
 
@@ -710,19 +711,14 @@ func (kv *kvNamespace) records(ctx context.Context, s jetstream.Stream, keys []s
 
 var _ binding.KV = (*kvNamespace)(nil)
 
-// kvNamespaces opens the KV bindings of a manifest, by binding name. A
-// namespace defaults to the binding name lowercased.
+// kvNamespaces opens the KV bindings of a manifest, by binding name.
 func kvNamespaces(d Deps, appName string, list []app.KVBinding) (map[string]binding.KV, error) {
 	if len(list) == 0 {
 		return nil, nil
 	}
 	out := make(map[string]binding.KV, len(list))
 	for _, b := range list {
-		ns := b.Namespace
-		if ns == "" {
-			ns = strings.ToLower(b.Binding)
-		}
-		kv, err := OpenKV(d.Store, appName, ns)
+		kv, err := OpenKV(d.Store, appName, manifest.Namespace(b))
 		if err != nil {
 			return nil, fmt.Errorf("kv binding %s: %w", b.Binding, err)
 		}
