@@ -19,7 +19,8 @@ import (
 )
 
 // coreOps are the Go halves of the core layers: encoding (05_encoding.js),
-// crypto (11_crypto.js) and timers (12_timers.js).
+// crypto (11_crypto.js), timers (12_timers.js) and performance
+// (13_performance.js).
 func coreOps() []engine.Op {
 	return []engine.Op{
 		{Name: "op_encoding_encode", Fn: opEncodingEncode},

@@ -28,8 +28,8 @@ func runCore(t *testing.T, cases []coreCase) {
 func TestCoreOpsMatchJS(t *testing.T) {
 	used := map[string]bool{}
 	re := regexp.MustCompile(`\bops\.(op_[a-z0-9_]+)`)
-	for _, name := range layers {
-		src, err := jsFiles.ReadFile("js/" + name)
+	for _, l := range layers {
+		src, err := jsFiles.ReadFile("js/" + l.file)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -51,6 +51,9 @@ type Host struct {
 
 	vm *engine.VM
 
+	// layers is the bytecode of the lazy layers, by file (op_layer_load).
+	layers map[string][]byte
+
 	// ---- core (core_ops.go: timers, performance.now) ----
 	timers timerTable
 	// ---- end core ----

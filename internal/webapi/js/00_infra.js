@@ -5,6 +5,10 @@ const ObjectFreeze = Object.freeze;
 const ObjectDefineProperty = Object.defineProperty;
 const ObjectCreate = Object.create;
 const ObjectGetPrototypeOf = Object.getPrototypeOf;
+const ObjectSetPrototypeOf = Object.setPrototypeOf;
+const ObjectAssign = Object.assign;
+const ObjectHasOwn = Object.hasOwn;
+const ProxyCtor = Proxy;
 const ArrayBufferCtor = ArrayBuffer;
 const ArrayBufferIsView = ArrayBuffer.isView;
 const ArrayIsArray = Array.isArray;
@@ -256,6 +260,17 @@ function concatBytes(chunks, total) {
   return out;
 }
 
+// UTF-8 for layers that need it without the TextEncoder ceremony (and
+// without loading 05_encoding.js, which is lazy). utf8Decode drops a BOM
+// and replaces invalid bytes.
+function utf8Encode(s) {
+  return ops.op_encoding_encode(s);
+}
+
+function utf8Decode(bytes) {
+  return ops.op_encoding_decode("utf-8", bytes, false, true, false);
+}
+
 // A promise with its resolving functions, the spec's "a new promise".
 function newPromiseCapability() {
   let resolve, reject;
@@ -276,17 +291,79 @@ function markHandled(promise) {
   ReflectApply(PromisePrototypeThen, promise, [undefined, () => {}]);
 }
 
-// Binding layers (KV, buckets, queues, services) register how to make the
-// env object of their kind; 90_dispatch.js's setEnv looks them up.
-const bindingFactories = new Map();
+// Platform objects structuredClone (07_structured_clone.js) copies, as
+// [test, clone] pairs their layers register (08_blob.js). The list lives
+// here so that loading such a layer does not load structuredClone.
+const cloneables = [];
 
-function registerBinding(kind, factory) {
-  if (bindingFactories.has(kind)) throw new Error(`binding kind "${kind}" registered twice`);
-  bindingFactories.set(kind, factory);
+function registerCloneable(test, clone) {
+  cloneables.push([test, clone]);
 }
 
+// Binding layers (KV, buckets, queues, services) export how to make the
+// env object of their kind as k.<kind>Binding(name, descriptor);
+// 90_dispatch.js's setEnv looks them up, which loads a lazy layer.
 function bindingFactory(kind) {
-  return bindingFactories.get(kind);
+  const make = k[kind + "Binding"];
+  return typeof make === "function" ? make : undefined;
+}
+
+// Lazy layers (webapi.go). In a lazy layer's place the bootstrap calls
+// lazyLayer(file, names) with the names the layer exports. Until the layer
+// loads, those names resolve through k's prototype, a Proxy whose get trap
+// loads it: op_layer_load evaluates the layer's bytecode and returns its
+// function, called here with (ops, k) as the bootstrap calls the others,
+// and its exports are merged into k. From then on they are own properties
+// of k and the trap is not reached again. Any other name k lacks still
+// reads as undefined.
+const lazyFiles = ObjectCreate(null); // export name → layer file, until it loads
+const lazyNames = ObjectCreate(null); // layer file → its export names, until it loads
+const loadingLayers = ObjectCreate(null); // layer files being loaded
+
+function lazyLayer(file, names) {
+  lazyNames[file] = names;
+  for (let i = 0; i < names.length; i++) lazyFiles[names[i]] = file;
+}
+
+function loadLayer(file) {
+  const names = lazyNames[file];
+  // Loaded, or loading: a layer reading, while it loads, the export of a
+  // layer that is loading finds it missing, as an eager layer would.
+  if (names === undefined || loadingLayers[file] === true) return;
+  loadingLayers[file] = true;
+  let exports;
+  try {
+    exports = ops.op_layer_load(file)(ops, k);
+  } finally {
+    delete loadingLayers[file];
+  }
+  delete lazyNames[file];
+  for (let i = 0; i < names.length; i++) delete lazyFiles[names[i]];
+  ObjectAssign(k, exports);
+  // 99_bootstrap.js turns the layer's globals into plain values.
+  if (k.layerLoaded !== undefined) k.layerLoaded(exports);
+}
+
+ObjectSetPrototypeOf(k, new ProxyCtor(ObjectCreate(null), {
+  get(target, name) {
+    const file = lazyFiles[name];
+    if (file === undefined) return undefined;
+    loadLayer(file);
+    return ObjectHasOwn(k, name) ? k[name] : undefined;
+  },
+}));
+
+// ifLoaded(name) is k[name] without loading a lazy layer: undefined until
+// the layer that exports name has loaded. For checks such as "is v a
+// Blob?": no value of a class whose layer never loaded can exist.
+function ifLoaded(name) {
+  return lazyFiles[name] === undefined ? k[name] : undefined;
+}
+
+// unloaded(name) reports whether name is the export of a lazy layer that
+// has not loaded yet.
+function unloaded(name) {
+  return lazyFiles[name] !== undefined;
 }
 
 return {
@@ -335,9 +412,15 @@ return {
   copyBufferSource,
   viewBuffer,
   concatBytes,
+  utf8Encode,
+  utf8Decode,
   newPromiseCapability,
   uponPromise,
   markHandled,
-  registerBinding,
+  cloneables,
+  registerCloneable,
   bindingFactory,
+  lazyLayer,
+  ifLoaded,
+  unloaded,
 };

@@ -9,7 +9,6 @@ const {
   toDOMString,
   toDictionary,
   toBoolean,
-  reportException,
 } = k;
 
 const _type = internalSymbol("[[type]]");
@@ -232,7 +231,9 @@ class EventTarget {
       passive = toBoolean(options.passive);
       if (options.signal !== undefined) {
         signal = options.signal;
-        if (!(signal instanceof k.AbortSignal)) {
+        // 03_abort.js is lazy: with it not loaded, no AbortSignal exists.
+        const AbortSignal = k.ifLoaded("AbortSignal");
+        if (AbortSignal === undefined || !(signal instanceof AbortSignal)) {
           throw new TypeError(`${prefix}: Failed to read the 'signal' property from 'AddEventListenerOptions': Failed to convert value to 'AbortSignal'.`);
         }
       }
@@ -374,7 +375,7 @@ function invoke(target, event, listeners, capturePass, errors) {
       }
     } catch (e) {
       if (errors !== undefined) errors.push(e);
-      else reportException(e);
+      else k.reportException(e);
     }
     event[_flags] &= ~IN_PASSIVE_LISTENER;
     if ((event[_flags] & STOP_IMMEDIATE) !== 0) return;

@@ -183,13 +183,4 @@ function atob(data) {
   return ops.op_encoding_atob(toDOMString(data, "Failed to execute 'atob'", "Argument 1"));
 }
 
-// For layers that need UTF-8 without the class ceremony.
-function utf8Encode(s) {
-  return ops.op_encoding_encode(s);
-}
-
-function utf8Decode(bytes) {
-  return ops.op_encoding_decode("utf-8", bytes, false, true, false);
-}
-
-return { TextEncoder, TextDecoder, btoa, atob, utf8Encode, utf8Decode, getEncoding };
+return { TextEncoder, TextDecoder, btoa, atob, getEncoding };

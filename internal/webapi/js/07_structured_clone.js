@@ -64,13 +64,9 @@ const typedArrayCtors = {
 // step 18: the error prototypes kept by name.
 const errorCtors = { Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError };
 
-// Platform classes made serializable by later layers (Blob, File):
-// [test(value) → boolean, clone(value) → copy].
-const cloneables = [];
-
-function registerCloneable(test, clone) {
-  cloneables.push([test, clone]);
-}
+// Platform classes made serializable by other layers (Blob, File):
+// [test(value) → boolean, clone(value) → copy] (00_infra.js).
+const { cloneables } = k;
 
 function has(fn, v, ...args) {
   try {
@@ -270,4 +266,4 @@ function cloneError(v, memory) {
   return out;
 }
 
-return { structuredClone, structuredCloneInternal, registerCloneable };
+return { structuredClone, structuredCloneInternal };

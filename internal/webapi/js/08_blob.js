@@ -17,9 +17,6 @@ const {
   PromiseReject,
   utf8Encode,
   utf8Decode,
-  createReadableStream,
-  readableStreamEnqueue,
-  readableStreamClose,
   registerCloneable,
 } = k;
 
@@ -197,7 +194,10 @@ function blobCopy(blob) {
   return concatBytes(parts, blob[_size]);
 }
 
+// The stream functions are read when called: streams (06_streams.js) load
+// with the first blob.stream(), not with Blob.
 function blobStream(blob) {
+  const { createReadableStream, readableStreamEnqueue, readableStreamClose } = k;
   const parts = blob[_parts];
   let i = 0, offset = 0;
   let stream;

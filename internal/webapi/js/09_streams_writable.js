@@ -20,8 +20,6 @@ const {
   abortSignalAdd,
   abortSignalRemove,
   signalAbort,
-  TextEncoder,
-  TextDecoder,
 } = k;
 const {
   _state, _storedError, _disturbed, _controller, _stream, _started, _closedPromise, _queueTotalSize,
@@ -1114,7 +1112,7 @@ const _decoder = internalSymbol("[[decoder]]");
 class TextEncoderStream {
   constructor() {
     let pendingHighSurrogate = null;
-    const encoder = new TextEncoder();
+    const encoder = new k.TextEncoder();
     this[_transform] = new TransformStream({
       // https://encoding.spec.whatwg.org/#encode-and-enqueue-a-chunk
       transform(chunk, controller) {
@@ -1154,7 +1152,7 @@ configureInterface(TextEncoderStream);
 // https://encoding.spec.whatwg.org/#interface-textdecoderstream
 class TextDecoderStream {
   constructor(label = "utf-8", options = undefined) {
-    const decoder = new TextDecoder(label, options);
+    const decoder = new k.TextDecoder(label, options);
     this[_decoder] = decoder;
     this[_transform] = new TransformStream({
       transform(chunk, controller) {

@@ -3,6 +3,8 @@
 // digest (SHA-1/256/384/512) and HMAC (importKey raw/jwk, exportKey,
 // generateKey, sign, verify). Other algorithms and methods reject with a
 // NotSupportedError.
+// DOMException, btoa and atob (lazy layers) are read from k when used, so
+// that crypto.randomUUID() and the like load neither.
 const {
   internalSymbol,
   illegalConstructorKey,
@@ -21,9 +23,6 @@ const {
   viewBuffer,
   PromiseResolve,
   PromiseReject,
-  DOMException,
-  btoa,
-  atob,
 } = k;
 
 const integerArrayTags = new Set([
@@ -52,11 +51,11 @@ class Crypto {
       throw new TypeError(`${prefix}: parameter 1 is not of type 'ArrayBufferView'.`);
     }
     if (!isTypedArray(array) || !integerArrayTags.has(typedArrayTag.call(array))) {
-      throw new DOMException(`${prefix}: The provided ArrayBufferView is of type '${isTypedArray(array) ? typedArrayTag.call(array) : "DataView"}', which is not an integer array type.`, "TypeMismatchError");
+      throw new k.DOMException(`${prefix}: The provided ArrayBufferView is of type '${isTypedArray(array) ? typedArrayTag.call(array) : "DataView"}', which is not an integer array type.`, "TypeMismatchError");
     }
     const n = array.byteLength;
     if (n > 65536) {
-      throw new DOMException(`${prefix}: The ArrayBufferView's byte length (${n}) exceeds the number of bytes of entropy available via this API (65536).`, "QuotaExceededError");
+      throw new k.DOMException(`${prefix}: The ArrayBufferView's byte length (${n}) exceeds the number of bytes of entropy available via this API (65536).`, "QuotaExceededError");
     }
     if (n > 0) new Uint8Array(viewBuffer(array), array.byteOffset, n).set(ops.op_crypto_random(n));
     return array;
@@ -111,7 +110,7 @@ const supported = {
 };
 
 function notSupported(api, name) {
-  return new DOMException(`crypto.subtle.${api}: unsupported algorithm "${name}"`, "NotSupportedError");
+  return new k.DOMException(`crypto.subtle.${api}: unsupported algorithm "${name}"`, "NotSupportedError");
 }
 
 // https://w3c.github.io/webcrypto/#algorithm-normalization-normalize-an-algorithm
@@ -149,10 +148,10 @@ function checkUsages(usages, allowed, prefix) {
   const list = toSequence(usages, prefix, "keyUsages", (u) =>
     enumValue(u, ["encrypt", "decrypt", "sign", "verify", "deriveKey", "deriveBits", "wrapKey", "unwrapKey"], prefix, "keyUsages", "KeyUsage"));
   for (const u of list) {
-    if (!allowed.includes(u)) throw new DOMException(`${prefix}: Cannot create a key using the specified key usages.`, "SyntaxError");
+    if (!allowed.includes(u)) throw new k.DOMException(`${prefix}: Cannot create a key using the specified key usages.`, "SyntaxError");
   }
   if (list.length === 0) {
-    throw new DOMException(`${prefix}: Usages cannot be empty when creating a key.`, "SyntaxError");
+    throw new k.DOMException(`${prefix}: Usages cannot be empty when creating a key.`, "SyntaxError");
   }
   return [...new Set(list)];
 }
@@ -213,12 +212,12 @@ function newHmacKey(bytes, hash, length, extractable, usages) {
 function base64urlEncode(bytes) {
   let s = "";
   for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
-  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return k.btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
 function base64urlDecode(s, prefix) {
-  if (/[^A-Za-z0-9_-]/.test(s)) throw new DOMException(`${prefix}: Invalid base64url encoding in JWK`, "DataError");
-  const bin = atob(s.replace(/-/g, "+").replace(/_/g, "/"));
+  if (/[^A-Za-z0-9_-]/.test(s)) throw new k.DOMException(`${prefix}: Invalid base64url encoding in JWK`, "DataError");
+  const bin = k.atob(s.replace(/-/g, "+").replace(/_/g, "/"));
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
   return out;
@@ -256,35 +255,35 @@ class SubtleCrypto {
       } else if (format === "jwk") {
         // https://w3c.github.io/webcrypto/#hmac-operations import "jwk"
         const jwk = toDictionary(keyData, prefix, "keyData");
-        if (jwk.kty !== "oct") throw new DOMException(`${prefix}: The JWK "kty" member was not "oct"`, "DataError");
-        if (typeof jwk.k !== "string") throw new DOMException(`${prefix}: The JWK "k" member is missing`, "DataError");
+        if (jwk.kty !== "oct") throw new k.DOMException(`${prefix}: The JWK "kty" member was not "oct"`, "DataError");
+        if (typeof jwk.k !== "string") throw new k.DOMException(`${prefix}: The JWK "k" member is missing`, "DataError");
         bytes = base64urlDecode(jwk.k, prefix);
         if (jwk.alg !== undefined && jwk.alg !== jwkAlg[alg.hash.name]) {
-          throw new DOMException(`${prefix}: The JWK "alg" member was inconsistent with that specified by the Web Crypto call`, "DataError");
+          throw new k.DOMException(`${prefix}: The JWK "alg" member was inconsistent with that specified by the Web Crypto call`, "DataError");
         }
         if (jwk.use !== undefined && jwk.use !== "sig") {
-          throw new DOMException(`${prefix}: The JWK "use" member was not "sig"`, "DataError");
+          throw new k.DOMException(`${prefix}: The JWK "use" member was not "sig"`, "DataError");
         }
         if (jwk.key_ops !== undefined) {
           const keyOps = toSequence(jwk.key_ops, prefix, "key_ops", String);
           for (const u of usages) {
             if (!keyOps.includes(u)) {
-              throw new DOMException(`${prefix}: The JWK "key_ops" member was inconsistent with the usages`, "DataError");
+              throw new k.DOMException(`${prefix}: The JWK "key_ops" member was inconsistent with the usages`, "DataError");
             }
           }
         }
         if (jwk.ext === false && extractable) {
-          throw new DOMException(`${prefix}: The JWK "ext" member was false but the key is extractable`, "DataError");
+          throw new k.DOMException(`${prefix}: The JWK "ext" member was false but the key is extractable`, "DataError");
         }
       } else {
-        throw new DOMException(`crypto.subtle.importKey: format "${format}" is not supported for HMAC`, "NotSupportedError");
+        throw new k.DOMException(`crypto.subtle.importKey: format "${format}" is not supported for HMAC`, "NotSupportedError");
       }
       const bits = bytes.length * 8;
-      if (bits === 0) throw new DOMException(`${prefix}: HMAC key data must not be empty`, "DataError");
+      if (bits === 0) throw new k.DOMException(`${prefix}: HMAC key data must not be empty`, "DataError");
       let length = bits;
       if (alg.length !== undefined) {
         if (alg.length > bits || alg.length <= bits - 8) {
-          throw new DOMException(`${prefix}: The key length is inconsistent with the key data`, "DataError");
+          throw new k.DOMException(`${prefix}: The key length is inconsistent with the key data`, "DataError");
         }
         length = alg.length;
       }
@@ -299,7 +298,7 @@ class SubtleCrypto {
       format = enumValue(format, ["raw", "spki", "pkcs8", "jwk"], prefix, "format", "KeyFormat");
       if (!isCryptoKey(key)) throw new TypeError(`${prefix}: parameter 2 is not of type 'CryptoKey'.`);
       if (key[_algorithm].name !== "HMAC") throw notSupported("exportKey", key[_algorithm].name);
-      if (!key[_extractable]) throw new DOMException(`${prefix}: key is not extractable`, "InvalidAccessError");
+      if (!key[_extractable]) throw new k.DOMException(`${prefix}: key is not extractable`, "InvalidAccessError");
       if (format === "raw") return key[_handle].slice().buffer;
       if (format === "jwk") {
         return {
@@ -310,7 +309,7 @@ class SubtleCrypto {
           ext: key[_extractable],
         };
       }
-      throw new DOMException(`crypto.subtle.exportKey: format "${format}" is not supported for HMAC`, "NotSupportedError");
+      throw new k.DOMException(`crypto.subtle.exportKey: format "${format}" is not supported for HMAC`, "NotSupportedError");
     });
   }
 
@@ -322,7 +321,7 @@ class SubtleCrypto {
       extractable = toBoolean(extractable);
       const usages = checkUsages(keyUsages, ["sign", "verify"], prefix);
       const length = alg.length === undefined ? blockBits[alg.hash.name] : alg.length;
-      if (length === 0) throw new DOMException(`${prefix}: HMAC key length must not be 0`, "OperationError");
+      if (length === 0) throw new k.DOMException(`${prefix}: HMAC key length must not be 0`, "OperationError");
       const bytes = ops.op_crypto_random(Math.ceil(length / 8));
       return newHmacKey(bytes, alg.hash.name, length, extractable, usages);
     });
@@ -375,10 +374,10 @@ configureInterface(SubtleCrypto);
 function checkKeyFor(key, alg, usage, prefix) {
   if (!isCryptoKey(key)) throw new TypeError(`${prefix}: parameter 2 is not of type 'CryptoKey'.`);
   if (key[_algorithm].name !== alg.name) {
-    throw new DOMException(`${prefix}: key.algorithm does not match that of operation`, "InvalidAccessError");
+    throw new k.DOMException(`${prefix}: key.algorithm does not match that of operation`, "InvalidAccessError");
   }
   if (!key[_usages].includes(usage)) {
-    throw new DOMException(`${prefix}: key.usages does not permit this operation`, "InvalidAccessError");
+    throw new k.DOMException(`${prefix}: key.usages does not permit this operation`, "InvalidAccessError");
   }
 }
 
@@ -394,7 +393,7 @@ function run(self, op, length, required, steps) {
 
 function unsupported(self, op) {
   if (self !== subtle) return PromiseReject(new TypeError("Illegal invocation: not a SubtleCrypto"));
-  return PromiseReject(new DOMException(`crypto.subtle.${op} is not supported`, "NotSupportedError"));
+  return PromiseReject(new k.DOMException(`crypto.subtle.${op} is not supported`, "NotSupportedError"));
 }
 
 const subtle = new SubtleCrypto(illegalConstructorKey);

@@ -1,6 +1,6 @@
 // Timers: https://html.spec.whatwg.org/multipage/timers-and-user-prompts.html#timers
 // queueMicrotask: https://html.spec.whatwg.org/multipage/timers-and-user-prompts.html#microtask-queuing
-// performance: https://w3c.github.io/hr-time/
+// (performance is 13_performance.js)
 //
 // Each timer is one async op (op_timer_start) whose promise resolves with
 // the timer's id. The Go side hands due timers over one at a time, in
@@ -9,24 +9,20 @@
 // interval) before the next, so every callback runs in its own turn with
 // its microtasks drained first.
 const {
-  illegalConstructorKey,
-  customInspect,
-  configureInterface,
   requiredArguments,
   toCallback,
   toLong,
   ReflectApply,
   PromiseResolve,
   uponPromise,
-  reportException,
-  EventTarget,
 } = k;
 
 // id → { callback, args, repeat, ms }
 const timers = new Map();
 let nextId = 1;
 
-// The instance's time origin: the first op_timer_now call anchors it.
+// The instance's time origin (performance.timeOrigin, 13_performance.js):
+// the first op_timer_now call anchors it.
 ops.op_timer_now();
 const timeOrigin = Date.now();
 
@@ -40,7 +36,7 @@ function onTimer(id) {
   try {
     ReflectApply(t.callback, globalThis, t.args);
   } catch (e) {
-    reportException(e);
+    k.reportException(e);
   }
   if (t.repeat && timers.get(id) === t) uponPromise(ops.op_timer_start(id, t.ms), onTimer);
 }
@@ -102,7 +98,7 @@ function queueMicrotask(callback) {
     try {
       callback();
     } catch (e) {
-      reportException(e);
+      k.reportException(e);
     }
   });
 }
@@ -110,42 +106,7 @@ function queueMicrotask(callback) {
 // https://html.spec.whatwg.org/multipage/webappapis.html#dom-reporterror
 function reportError(e) {
   requiredArguments(arguments.length, 1, "Failed to execute 'reportError'");
-  reportException(e);
-}
-
-// https://w3c.github.io/hr-time/#sec-performance
-class Performance extends EventTarget {
-  constructor(key = undefined) {
-    if (key !== illegalConstructorKey) throw new TypeError("Illegal constructor");
-    super();
-  }
-
-  // https://w3c.github.io/hr-time/#dom-performance-now
-  now() {
-    checkPerformance(this);
-    return ops.op_timer_now();
-  }
-
-  get timeOrigin() {
-    checkPerformance(this);
-    return timeOrigin;
-  }
-
-  toJSON() {
-    checkPerformance(this);
-    return { timeOrigin };
-  }
-
-  [customInspect](inspect) {
-    return `Performance ${inspect({ timeOrigin })}`;
-  }
-}
-configureInterface(Performance);
-
-const performance = new Performance(illegalConstructorKey);
-
-function checkPerformance(v) {
-  if (v !== performance) throw new TypeError("Illegal invocation: not a Performance");
+  k.reportException(e);
 }
 
 return {
@@ -157,6 +118,5 @@ return {
   reportError,
   timerStart,
   timerClear,
-  performance,
-  Performance,
+  timeOrigin,
 };

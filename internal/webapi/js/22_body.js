@@ -26,16 +26,25 @@ function decodeUtf8(b) {
   return k.utf8Decode(b);
 }
 
+// Type checks that do not load the lazy layers (webapi.go) they ask about.
 function isReadableStream(v) {
-  return k.ReadableStream !== undefined && v instanceof k.ReadableStream;
+  const ReadableStream = k.ifLoaded("ReadableStream");
+  return ReadableStream !== undefined && v instanceof ReadableStream;
 }
 
 function isBlob(v) {
-  return k.Blob !== undefined && v instanceof k.Blob;
+  const Blob = k.ifLoaded("Blob");
+  return Blob !== undefined && v instanceof Blob;
+}
+
+function isFormData(v) {
+  const isFormData = k.ifLoaded("isFormData");
+  return isFormData !== undefined && isFormData(v);
 }
 
 function streamDisturbed(s) {
-  return k.isReadableStreamDisturbed !== undefined && k.isReadableStreamDisturbed(s);
+  const isReadableStreamDisturbed = k.ifLoaded("isReadableStreamDisturbed");
+  return isReadableStreamDisturbed !== undefined && isReadableStreamDisturbed(s);
 }
 
 async function blobBytes(blob) {
@@ -329,7 +338,7 @@ function extractBody(object, prefix) {
       const b = k.copyBufferSource(object);
       return [new InnerBody(b, null, -1, b.byteLength), null];
     }
-    if (k.isFormData(object)) {
+    if (isFormData(object)) {
       const [parts, boundary] = multipartParts(object);
       return [new InnerBody(parts, null, -1, null), "multipart/form-data; boundary=" + boundary];
     }

@@ -68,15 +68,17 @@ function transferBody(request, inputBody, prefix) {
   return inputBody.transfer();
 }
 
+// 03_abort.js is lazy: with it not loaded, no AbortSignal exists.
 function isAbortSignal(v) {
-  return k.AbortSignal !== undefined && v instanceof k.AbortSignal;
+  const AbortSignal = k.ifLoaded("AbortSignal");
+  return AbortSignal !== undefined && v instanceof AbortSignal;
 }
 
 // A signal that follows signal, as the spec's "create a dependent abort
 // signal" does.
 function dependentSignal(signal) {
   if (signal === null) return null;
-  return k.AbortSignal !== undefined && typeof k.AbortSignal.any === "function" ? k.AbortSignal.any([signal]) : signal;
+  return k.AbortSignal.any([signal]);
 }
 
 class Request {

@@ -212,6 +212,7 @@ class KVNamespace {
 }
 configureInterface(KVNamespace);
 
-k.registerBinding("kv", (name) => new KVNamespace(illegalConstructorKey, name));
+// env.NAME of a "kv" binding (00_infra.js bindingFactory).
+const kvBinding = (name) => new KVNamespace(illegalConstructorKey, name);
 
-return { KVNamespace };
+return { KVNamespace, kvBinding };

@@ -293,6 +293,7 @@ class R2Bucket {
 }
 configureInterface(R2Bucket);
 
-k.registerBinding("bucket", (name) => new R2Bucket(illegalConstructorKey, name));
+// env.NAME of a "bucket" binding (00_infra.js bindingFactory).
+const bucketBinding = (name) => new R2Bucket(illegalConstructorKey, name);
 
-return { R2Bucket, R2Object, R2ObjectBody };
+return { R2Bucket, R2Object, R2ObjectBody, bucketBinding };

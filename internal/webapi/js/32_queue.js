@@ -125,7 +125,8 @@ class Queue {
 }
 configureInterface(Queue);
 
-k.registerBinding("queue", (name) => new Queue(illegalConstructorKey, name));
+// env.NAME of a "queue" binding (00_infra.js bindingFactory).
+const queueBinding = (name) => new Queue(illegalConstructorKey, name);
 
 // ---- consumer side: the MessageBatch of entry.queue (90_dispatch.js) ----
 
@@ -241,4 +242,4 @@ function describeError(e) {
   }
 }
 
-return { Queue, Message, MessageBatch, newQueueBatch };
+return { Queue, Message, MessageBatch, newQueueBatch, queueBinding };

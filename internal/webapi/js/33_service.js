@@ -209,6 +209,6 @@ function serviceBinding(name) {
   });
 }
 
-k.registerBinding("service", (name) => serviceBinding(name));
-
-return { WorkerEntrypoint, isEntrypointClass, classHandlers, hasEntrypoints, serveRpc };
+// serviceBinding(name) is env.NAME of a "service" binding (00_infra.js
+// bindingFactory).
+return { WorkerEntrypoint, isEntrypointClass, classHandlers, hasEntrypoints, serveRpc, serviceBinding };

@@ -53,8 +53,7 @@ const ctx = Object.freeze({
 });
 
 // FetchEvent, ScheduledEvent: the service-worker form's events. Made on
-// first use so this layer loads before Event exists (it comes from the
-// core layers).
+// first use: Event comes from 02_event.js, which is lazy.
 let eventClasses = null;
 function events() {
   if (eventClasses !== null) return eventClasses;
@@ -100,6 +99,13 @@ function events() {
   }
   eventClasses = { FetchEvent, ScheduledEvent, _state };
   return eventClasses;
+}
+
+// globalHasListeners reports whether script added listeners of type to the
+// global object; with 02_event.js (lazy) not loaded, it has none.
+function globalHasListeners(type) {
+  const hasListeners = k.ifLoaded("hasListeners");
+  return hasListeners !== undefined && hasListeners(globalThis, type);
 }
 
 // Describes a non-Response result for the error message.
@@ -201,7 +207,9 @@ const entry = {
     exportsNs = ns !== null && ns !== undefined ? ns : null;
     let def = exportsNs !== null ? ns.default : undefined;
     // export default class extends WorkerEntrypoint { fetch(request) {...} }
-    if (k.isEntrypointClass(def)) def = k.classHandlers(def);
+    // (33_service.js, lazy: with the layer not loaded, no class extends it)
+    const isEntrypointClass = k.ifLoaded("isEntrypointClass");
+    if (isEntrypointClass !== undefined && isEntrypointClass(def)) def = k.classHandlers(def);
     const kinds = [];
     if (def !== null && (typeof def === "object" || typeof def === "function")) {
       for (const kind of ["fetch", "scheduled", "queue"]) {
@@ -213,10 +221,11 @@ const entry = {
     } else {
       main = null;
       for (const kind of ["fetch", "scheduled"]) {
-        if (k.hasListeners(globalThis, kind)) kinds.push(kind);
+        if (globalHasListeners(kind)) kinds.push(kind);
       }
     }
-    if (k.hasEntrypoints(exportsNs)) kinds.push("rpc");
+    const hasEntrypoints = k.ifLoaded("hasEntrypoints");
+    if (hasEntrypoints !== undefined && hasEntrypoints(exportsNs)) kinds.push("rpc");
     if (kinds.length === 0) {
       throw new TypeError("no handler: export default { fetch(request, env, ctx) { ... } } or addEventListener(\"fetch\", ...)");
     }
@@ -225,7 +234,7 @@ const entry = {
 
   // setEnv builds env from the runtime's descriptor: { NAME: { kind,
   // value } }. Vars and secrets are plain strings; every other kind is made
-  // by the factory its layer registered with k.registerBinding.
+  // by the factory its layer exports as k.<kind>Binding (00_infra.js).
   setEnv(descriptor) {
     const out = {};
     for (const name of Object.keys(descriptor)) {
@@ -254,7 +263,7 @@ const entry = {
         if (typeof main.fetch !== "function") throw new TypeError("no fetch handler: the default export has no fetch method");
         result = main.fetch(request, env, ctx);
       } else {
-        if (!k.hasListeners(globalThis, "fetch")) throw new TypeError("no fetch handler: no \"fetch\" event listener");
+        if (!globalHasListeners("fetch")) throw new TypeError("no fetch handler: no \"fetch\" event listener");
         result = dispatchFetchEvent(request);
       }
       if (result instanceof ResponseCtor) return sendInner(responseInner(result));
@@ -271,7 +280,7 @@ const entry = {
         const controller = Object.freeze({ scheduledTime, cron, noRetry() {} });
         return Promise.resolve(main.scheduled(controller, env, ctx)).then(() => undefined);
       }
-      if (!k.hasListeners(globalThis, "scheduled")) throw new TypeError("no scheduled handler: no \"scheduled\" event listener");
+      if (!globalHasListeners("scheduled")) throw new TypeError("no scheduled handler: no \"scheduled\" event listener");
       k.dispatch(globalThis, new (events().ScheduledEvent)("scheduled", { scheduledTime, cron }));
       return resolved;
     } catch (e) {
