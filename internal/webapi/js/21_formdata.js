@@ -5,15 +5,17 @@
 
 const _entries = k.internalSymbol("entry list");
 
+// 08_blob.js is lazy: with it not loaded, no Blob exists.
 function isBlob(v) {
-  return k.Blob !== undefined && v instanceof k.Blob;
+  const Blob = k.ifLoaded("Blob");
+  return Blob !== undefined && v instanceof Blob;
 }
 
 // https://xhr.spec.whatwg.org/#create-an-entry
 function createEntry(name, value, filename, prefix) {
   name = k.toUSVString(name, prefix, "name");
   if (isBlob(value)) {
-    const isFile = k.File !== undefined && value instanceof k.File;
+    const isFile = value instanceof k.File;
     if (!isFile || filename !== undefined) {
       const fname = filename !== undefined ? k.toUSVString(filename, prefix, "filename") : isFile ? value.name : "blob";
       const opts = { type: value.type };

@@ -63,7 +63,9 @@ async function putValue(value, prefix) {
   if (typeof value === "string") return value;
   const view = bufferSourceView(value);
   if (view !== undefined) return view;
-  if (k.isReadableStream(value)) {
+  // 06_streams.js is lazy: with it not loaded, no ReadableStream exists.
+  const isReadableStream = k.ifLoaded("isReadableStream");
+  if (isReadableStream !== undefined && isReadableStream(value)) {
     if (value.locked || k.isReadableStreamDisturbed(value)) {
       throw new TypeError(`${prefix}: the ReadableStream value is locked or disturbed`);
     }

@@ -228,9 +228,9 @@ class R2Bucket {
       body = value === undefined ? null : value;
     } else if ((body = bufferSourceView(value)) !== undefined) {
       // bytes, copied by the op
-    } else if (k.isBlob(value)) {
+    } else if (isLoaded("isBlob", value)) {
       body = new Uint8Array(await value.arrayBuffer());
-    } else if (k.isReadableStream(value)) {
+    } else if (isLoaded("isReadableStream", value)) {
       if (value.locked || k.isReadableStreamDisturbed(value)) {
         throw new TypeError(`${prefix}: the ReadableStream value is locked or disturbed`);
       }
@@ -292,6 +292,13 @@ class R2Bucket {
   }
 }
 configureInterface(R2Bucket);
+
+// isLoaded(check, v) is k[check](v) without loading the lazy layer of
+// check: with it not loaded, v cannot be of its class.
+function isLoaded(check, v) {
+  const is = k.ifLoaded(check);
+  return is !== undefined && is(v);
+}
 
 // env.NAME of a "bucket" binding (00_infra.js bindingFactory).
 const bucketBinding = (name) => new R2Bucket(illegalConstructorKey, name);
