@@ -248,3 +248,37 @@ func TestLazyGlobalEventTarget(t *testing.T) {
 		}
 	}
 }
+
+// What the first use of common APIs loads: each only the layers it needs.
+func TestLazyLayerDependencies(t *testing.T) {
+	for _, c := range []struct{ expr, want string }{
+		{`setTimeout(() => {}, 1); queueMicrotask(() => {}); new Headers({ a: "b" }).get("a")`, ""},
+		{`console.log("x")`, "01_console.js"},
+		{`crypto.randomUUID()`, "11_crypto.js"},
+		{`new FormData().append("a", "b")`, "21_formdata.js"},
+		{`new Response(new FormData()).text()`, "21_formdata.js"},
+		{`new Blob(["x"]).text()`, "08_blob.js"},
+		{`new TextEncoder().encode("x")`, "05_encoding.js"},
+		{`typeof fetch`, "26_fetch.js"},
+		{`performance.now()`, "02_event.js 13_performance.js"},
+		{`new AbortController().abort()`, "02_event.js 03_abort.js 04_domexception.js"},
+		{`structuredClone({ a: 1 })`, "04_domexception.js 07_structured_clone.js"},
+		{`new ReadableStream()`, "06_streams.js"},
+		{`new Response("x").body`, "06_streams.js"},
+	} {
+		vm, _, _, loaded := newLazyTestVM(t)
+		v, err := vm.Eval("test.js", c.expr)
+		if err != nil {
+			t.Errorf("%s: %v", c.expr, err)
+			continue
+		}
+		v.Free()
+		if err := vm.RunJobs(); err != nil {
+			t.Errorf("%s: %v", c.expr, err)
+		}
+		slices.Sort(*loaded)
+		if got := strings.Join(*loaded, " "); got != c.want {
+			t.Errorf("%s loaded %q, want %q", c.expr, got, c.want)
+		}
+	}
+}

@@ -145,7 +145,7 @@ func lazySource(file string) (string, error) {
 
 // exportNames returns the names a layer exports: the keys of the object
 // literal of its last top-level "return {" statement (shorthand "name",
-// "name: value" or "name(...) {...}"). TestLazyLayerExports checks them
+// "name: value" or "name(...) {...}"). TestLayerExportNames checks them
 // against what each layer returns.
 func exportNames(src string) ([]string, error) {
 	i := strings.LastIndex(src, "\nreturn {")

@@ -176,4 +176,94 @@ function newFormData(entries) {
   return fd;
 }
 
-return { FormData, formDataEntries, isFormData, newFormData };
+// ---- FormData bodies (22_body.js): a FormData sent as a body, and
+// body.formData().
+
+function randomBoundary() {
+  let s = "----KumoFormBoundary";
+  for (let i = 0; i < 16; i++) s += "0123456789abcdef"[Math.floor(Math.random() * 16)];
+  return s;
+}
+
+// https://html.spec.whatwg.org/multipage/form-control-infrastructure.html#multipart-form-data
+function escapeMultipartName(s) {
+  return s.replace(/\n/g, "%0A").replace(/\r/g, "%0D").replace(/"/g, "%22");
+}
+function toCRLF(s) {
+  return s.replace(/\r\n|\r|\n/g, "\r\n");
+}
+
+// formDataBody returns the parts of a FormData's multipart/form-data body
+// (strings and Files) and its content type.
+function formDataBody(fd) {
+  const boundary = randomBoundary();
+  const parts = [];
+  let text = "";
+  for (const [name, value] of fd[_entries]) {
+    text += `--${boundary}\r\nContent-Disposition: form-data; name="${escapeMultipartName(toCRLF(name))}"`;
+    if (typeof value === "string") {
+      text += `\r\n\r\n${toCRLF(value)}\r\n`;
+    } else {
+      const type = value.type === "" ? "application/octet-stream" : value.type;
+      text += `; filename="${escapeMultipartName(value.name)}"\r\nContent-Type: ${type}\r\n\r\n`;
+      parts.push(text, value);
+      text = "\r\n";
+    }
+  }
+  text += `--${boundary}--\r\n`;
+  parts.push(text);
+  return [parts, "multipart/form-data; boundary=" + boundary];
+}
+
+// https://mimesniff.spec.whatwg.org/#parsing-a-mime-type, reduced to what
+// bodies need: the essence and one parameter.
+function mimeEssence(ct) {
+  if (ct === null) return "";
+  const semi = ct.indexOf(";");
+  return (semi === -1 ? ct : ct.slice(0, semi)).trim().toLowerCase();
+}
+
+function mimeParam(ct, want) {
+  const re = /;\s*([^=;\s]+)\s*=\s*("((?:[^"\\]|\\.)*)"|[^;]*)/g;
+  let m;
+  while ((m = re.exec(ct)) !== null) {
+    if (m[1].toLowerCase() !== want) continue;
+    return m[3] !== undefined ? m[3].replace(/\\(.)/g, "$1") : m[2].trim();
+  }
+  return null;
+}
+
+// https://fetch.spec.whatwg.org/#dom-body-formdata: bodyFormData parses a
+// body whose content type is ct; consume(asText) reads it whole (as a
+// string or bytes).
+async function bodyFormData(ct, consume, prefix) {
+  const essence = mimeEssence(ct);
+  if (essence === "multipart/form-data") {
+    const boundary = mimeParam(ct, "boundary");
+    if (boundary === null || boundary === "") {
+      throw new TypeError(`${prefix}: multipart/form-data content type has no boundary.`);
+    }
+    const bytes = await consume(false);
+    let flat;
+    try {
+      flat = ops.op_formdata_parse(bytes, boundary);
+    } catch (e) {
+      throw new TypeError(`${prefix}: ${e.message}`);
+    }
+    const entries = [];
+    for (let i = 0; i < flat.length; i += 4) {
+      const value = flat[i + 1] === null ? flat[i + 3] : new k.File([flat[i + 3]], flat[i + 1], { type: flat[i + 2] });
+      entries.push([flat[i], value]);
+    }
+    return newFormData(entries);
+  }
+  if (essence === "application/x-www-form-urlencoded") {
+    const text = await consume(true);
+    return newFormData(k.parseUrlencoded(text));
+  }
+  // The body is still consumed, as in the spec.
+  await consume(false);
+  throw new TypeError(`${prefix}: content type ${ct === null ? "(none)" : `"${ct}"`} is neither multipart/form-data nor application/x-www-form-urlencoded.`);
+}
+
+return { FormData, formDataEntries, isFormData, newFormData, formDataBody, bodyFormData };

@@ -339,8 +339,8 @@ function extractBody(object, prefix) {
       return [new InnerBody(b, null, -1, b.byteLength), null];
     }
     if (isFormData(object)) {
-      const [parts, boundary] = multipartParts(object);
-      return [new InnerBody(parts, null, -1, null), "multipart/form-data; boundary=" + boundary];
+      const [parts, type] = k.formDataBody(object);
+      return [new InnerBody(parts, null, -1, null), type];
     }
     if (k.isURLSearchParams !== undefined ? k.isURLSearchParams(object) : (k.URLSearchParams !== undefined && object instanceof k.URLSearchParams)) {
       return [new InnerBody(object.toString(), null, -1, null), "application/x-www-form-urlencoded;charset=UTF-8"];
@@ -348,58 +348,6 @@ function extractBody(object, prefix) {
   }
   const s = k.toUSVString(object, prefix, "body");
   return [new InnerBody(s, null, -1, null), textPlain];
-}
-
-function randomBoundary() {
-  let s = "----KumoFormBoundary";
-  for (let i = 0; i < 16; i++) s += "0123456789abcdef"[Math.floor(Math.random() * 16)];
-  return s;
-}
-
-// https://html.spec.whatwg.org/multipage/form-control-infrastructure.html#multipart-form-data
-function escapeMultipartName(s) {
-  return s.replace(/\n/g, "%0A").replace(/\r/g, "%0D").replace(/"/g, "%22");
-}
-function toCRLF(s) {
-  return s.replace(/\r\n|\r|\n/g, "\r\n");
-}
-
-function multipartParts(fd) {
-  const boundary = randomBoundary();
-  const parts = [];
-  let text = "";
-  for (const [name, value] of k.formDataEntries(fd)) {
-    text += `--${boundary}\r\nContent-Disposition: form-data; name="${escapeMultipartName(toCRLF(name))}"`;
-    if (typeof value === "string") {
-      text += `\r\n\r\n${toCRLF(value)}\r\n`;
-    } else {
-      const type = value.type === "" ? "application/octet-stream" : value.type;
-      text += `; filename="${escapeMultipartName(value.name)}"\r\nContent-Type: ${type}\r\n\r\n`;
-      parts.push(text, value);
-      text = "\r\n";
-    }
-  }
-  text += `--${boundary}--\r\n`;
-  parts.push(text);
-  return [parts, boundary];
-}
-
-// https://mimesniff.spec.whatwg.org/#parsing-a-mime-type, reduced to what
-// bodies need: the essence and one parameter.
-function mimeEssence(ct) {
-  if (ct === null) return "";
-  const semi = ct.indexOf(";");
-  return (semi === -1 ? ct : ct.slice(0, semi)).trim().toLowerCase();
-}
-
-function mimeParam(ct, want) {
-  const re = /;\s*([^=;\s]+)\s*=\s*("((?:[^"\\]|\\.)*)"|[^;]*)/g;
-  let m;
-  while ((m = re.exec(ct)) !== null) {
-    if (m[1].toLowerCase() !== want) continue;
-    return m[3] !== undefined ? m[3].replace(/\\(.)/g, "$1") : m[2].trim();
-  }
-  return null;
 }
 
 function bodyUnusableError(prefix) {
@@ -462,38 +410,10 @@ function mixinBody(cls, innerKey, name) {
     bytes() {
       return consume(this, "bytes", false);
     },
+    // Parsing is 21_formdata.js's (bodyFormData).
     async formData() {
       k.webidlBrandCheck(this, innerKey, name);
-      const prefix = `Failed to execute 'formData' on '${name}'`;
-      const ct = contentType(this);
-      const essence = mimeEssence(ct);
-      if (essence === "multipart/form-data") {
-        const boundary = mimeParam(ct, "boundary");
-        if (boundary === null || boundary === "") {
-          throw new TypeError(`${prefix}: multipart/form-data content type has no boundary.`);
-        }
-        const bytes = await consume(this, "formData", false);
-        let flat;
-        try {
-          flat = ops.op_formdata_parse(bytes, boundary);
-        } catch (e) {
-          throw new TypeError(`${prefix}: ${e.message}`);
-        }
-        const entries = [];
-        for (let i = 0; i < flat.length; i += 4) {
-          const value = flat[i + 1] === null ? flat[i + 3] : new k.File([flat[i + 3]], flat[i + 1], { type: flat[i + 2] });
-          entries.push([flat[i], value]);
-        }
-        return k.newFormData(entries);
-      }
-      if (essence === "application/x-www-form-urlencoded") {
-        const text = await consume(this, "formData", true);
-        const list = k.parseUrlencoded !== undefined ? k.parseUrlencoded(text) : [...new k.URLSearchParams(text)];
-        return k.newFormData(list);
-      }
-      // The body is still consumed, as in the spec.
-      await consume(this, "formData", false);
-      throw new TypeError(`${prefix}: content type ${ct === null ? "(none)" : `"${ct}"`} is neither multipart/form-data nor application/x-www-form-urlencoded.`);
+      return k.bodyFormData(contentType(this), (asText) => consume(this, "formData", asText), `Failed to execute 'formData' on '${name}'`);
     },
     async json() {
       return JSON.parse(await consume(this, "json", true));
@@ -517,6 +437,4 @@ return {
   mixinBody,
   encodeUtf8,
   decodeUtf8,
-  mimeEssence,
-  mimeParam,
 };
