@@ -266,4 +266,4 @@ function cloneError(v, memory) {
   return out;
 }
 
-return { structuredClone, structuredCloneInternal };
+return { structuredClone, structuredCloneInternal, cloneChecks: { has, dataCloneError, describe, isPlatformObject } };

@@ -27,7 +27,7 @@
 //   ["b", bool] ["N", number] ["s", string] ["I", "123"] primitive wrappers
 // Objects are numbered in the order they are first written (the ids "r"
 // refers to), so shared references and cycles survive the trip.
-const { platformPrototypes, isArrayBuffer, isDOMException, DOMException, ObjectGetPrototypeOf, ReflectApply, TypedArrayPrototype, SymbolToStringTag } = k;
+const { isArrayBuffer, isDOMException, DOMException, ObjectGetPrototypeOf, ReflectApply, TypedArrayPrototype, SymbolToStringTag } = k;
 // Captured before user code can replace them.
 const { Boolean, Number, BigInt, String, Symbol, Date, RegExp, ArrayBuffer, DataView, Map, Set, WeakMap, WeakSet, WeakRef } = globalThis;
 
@@ -78,35 +78,9 @@ const errorCtors = { Error, EvalError, RangeError, ReferenceError, SyntaxError, 
 
 const UNDEFINED = ["u"];
 
-function has(fn, v, ...args) {
-  try {
-    ReflectApply(fn, v, args);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function dataCloneError(what) {
-  return new DOMException(`${what} could not be cloned.`, "DataCloneError");
-}
-
-function describe(v) {
-  if (typeof v === "function") return v.name ? `function ${v.name}` : "function";
-  if (typeof v === "symbol") return String(v);
-  try {
-    const tag = v[SymbolToStringTag];
-    if (typeof tag === "string") return `#<${tag}>`;
-  } catch { /* getter threw */ }
-  return "#<Object>";
-}
-
-function isPlatformObject(proto) {
-  for (let p = proto; p !== null && p !== ObjectPrototype; p = ObjectGetPrototypeOf(p)) {
-    if (platformPrototypes.has(p)) return true;
-  }
-  return false;
-}
+// The checks structured cloning uses, shared so both agree on what can
+// cross (07_structured_clone.js).
+const { has, dataCloneError, describe, isPlatformObject } = k.cloneChecks;
 
 // serialize returns value as structured-serialisation text.
 function serialize(value) {
