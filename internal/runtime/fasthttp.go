@@ -109,9 +109,9 @@ func (b *detachableBody) detach() {
 
 // fastExchange adapts fasthttp to exchange.
 type fastExchange struct {
-	c       *fasthttp.RequestCtx
-	src     *detachableBody
-	in      *countingBody
+	c   *fasthttp.RequestCtx
+	src *detachableBody
+	requestBody
 	limit   int64
 	started bool
 	status  int
@@ -138,20 +138,6 @@ func (x *fastExchange) request() (string, string, string) {
 		uri = c.URI().RequestURI()
 	}
 	return string(c.Method()), scheme + string(c.Host()) + string(uri), string(b)
-}
-
-func (x *fastExchange) body() io.ReadCloser {
-	if x.in == nil {
-		return nil
-	}
-	return x.in
-}
-
-func (x *fastExchange) bodyRead() int64 {
-	if x.in == nil {
-		return 0
-	}
-	return x.in.n.Load()
 }
 
 func (x *fastExchange) contentLength() int64 {
@@ -193,8 +179,8 @@ func (x *fastExchange) Start(status int, headers webapi.HeaderLines, body []byte
 	if x.started {
 		return errors.New("response already sent")
 	}
-	if x.limit > 0 && int64(len(body)) > x.limit {
-		return fmt.Errorf("response body of %d bytes is over the limit of %d", len(body), x.limit)
+	if err := checkResponseSize(x.limit, 0, len(body)); err != nil {
+		return err
 	}
 	r := &x.c.Response
 	if err := headers.Each(func(name, value string) {
@@ -225,8 +211,8 @@ func (x *fastExchange) Start(status int, headers webapi.HeaderLines, body []byte
 }
 
 func (x *fastExchange) Write(p []byte) error {
-	if x.limit > 0 && x.written.Load()+int64(len(p)) > x.limit {
-		return fmt.Errorf("response body is over the limit of %d bytes", x.limit)
+	if err := checkResponseSize(x.limit, x.written.Load(), len(p)); err != nil {
+		return err
 	}
 	n, err := x.pipe.Write(p)
 	x.written.Add(int64(n))

@@ -522,3 +522,30 @@ func (b bufferedBody) Buffered() ([]byte, bool) {
 	n, _ := b.r.Read(out)
 	return out[:n], true
 }
+
+// requestBody is the request-body half every exchange shares: the body the
+// handler reads, counted.
+type requestBody struct{ in *countingBody }
+
+func (b *requestBody) body() io.ReadCloser {
+	if b.in == nil {
+		return nil
+	}
+	return b.in
+}
+
+func (b *requestBody) bodyRead() int64 {
+	if b.in == nil {
+		return 0
+	}
+	return b.in.n.Load()
+}
+
+// checkResponseSize refuses n more response bytes after written when they
+// would pass limit (0: no limit).
+func checkResponseSize(limit, written int64, n int) error {
+	if limit > 0 && written+int64(n) > limit {
+		return fmt.Errorf("response body of %d bytes is over the limit of %d", written+int64(n), limit)
+	}
+	return nil
+}

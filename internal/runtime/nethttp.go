@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/textproto"
@@ -46,9 +45,9 @@ func (p *Pool) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // netExchange adapts net/http to exchange.
 type netExchange struct {
-	w       http.ResponseWriter
-	r       *http.Request
-	in      *countingBody
+	w http.ResponseWriter
+	r *http.Request
+	requestBody
 	limit   int64
 	started bool
 	status  int
@@ -82,20 +81,6 @@ func (x *netExchange) request() (string, string, string) {
 	return r.Method, scheme + r.Host + uri, string(b)
 }
 
-func (x *netExchange) body() io.ReadCloser {
-	if x.in == nil {
-		return nil
-	}
-	return x.in
-}
-
-func (x *netExchange) bodyRead() int64 {
-	if x.in == nil {
-		return 0
-	}
-	return x.in.n.Load()
-}
-
 func (x *netExchange) contentLength() int64     { return x.r.ContentLength }
 func (x *netExchange) ctx() context.Context     { return x.r.Context() }
 func (x *netExchange) detachable() bool         { return false }
@@ -116,8 +101,8 @@ func (x *netExchange) Start(status int, headers webapi.HeaderLines, body []byte,
 	if x.started {
 		return errors.New("response already sent")
 	}
-	if x.limit > 0 && int64(len(body)) > x.limit {
-		return fmt.Errorf("response body of %d bytes is over the limit of %d", len(body), x.limit)
+	if err := checkResponseSize(x.limit, 0, len(body)); err != nil {
+		return err
 	}
 	dst := x.w.Header()
 	if err := headers.Each(func(name, value string) {
@@ -149,8 +134,8 @@ func (x *netExchange) Start(status int, headers webapi.HeaderLines, body []byte,
 }
 
 func (x *netExchange) Write(p []byte) error {
-	if x.limit > 0 && x.written+int64(len(p)) > x.limit {
-		return fmt.Errorf("response body is over the limit of %d bytes", x.limit)
+	if err := checkResponseSize(x.limit, x.written, len(p)); err != nil {
+		return err
 	}
 	n, err := x.w.Write(p)
 	x.written += int64(n)

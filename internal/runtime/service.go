@@ -138,8 +138,8 @@ type serviceExchange struct {
 	req    *binding.ServiceRequest
 	c      context.Context
 	detach func()
-	in     *countingBody
-	limit  int64
+	requestBody
+	limit int64
 	// head receives the response once its head is decided.
 	head chan *binding.ServiceResponse
 	// err is the typed failure, set on the invocation's goroutine before
@@ -163,23 +163,9 @@ func (x *serviceExchange) request() (string, string, string) {
 	return x.req.Method, x.req.URL, x.req.Headers
 }
 
-func (x *serviceExchange) body() io.ReadCloser {
-	if x.in == nil {
-		return nil
-	}
-	return x.in
-}
-
 // contentLength is unknown in advance; limitedBody enforces the limit
 // while the handler reads.
 func (x *serviceExchange) contentLength() int64 { return 0 }
-
-func (x *serviceExchange) bodyRead() int64 {
-	if x.in == nil {
-		return 0
-	}
-	return x.in.n.Load()
-}
 
 func (x *serviceExchange) ctx() context.Context { return x.c }
 
@@ -223,8 +209,8 @@ func (x *serviceExchange) Start(status int, headers webapi.HeaderLines, body []b
 	if x.started {
 		return errors.New("response already sent")
 	}
-	if x.limit > 0 && int64(len(body)) > x.limit {
-		return fmt.Errorf("response body of %d bytes is over the limit of %d", len(body), x.limit)
+	if err := checkResponseSize(x.limit, 0, len(body)); err != nil {
+		return err
 	}
 	resp := &binding.ServiceResponse{Status: status, Headers: string(headers)}
 	x.mu.Lock()
@@ -251,8 +237,8 @@ func (x *serviceExchange) Start(status int, headers webapi.HeaderLines, body []b
 }
 
 func (x *serviceExchange) Write(p []byte) error {
-	if x.limit > 0 && x.written.Load()+int64(len(p)) > x.limit {
-		return fmt.Errorf("response body is over the limit of %d bytes", x.limit)
+	if err := checkResponseSize(x.limit, x.written.Load(), len(p)); err != nil {
+		return err
 	}
 	n, err := x.pipe.Write(p)
 	x.written.Add(int64(n))
