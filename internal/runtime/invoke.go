@@ -174,7 +174,8 @@ func (iv *invocation) start() (detached bool) {
 	iv.inst = inst
 	vm, h := inst.vm, inst.host
 	inst.requestID = u.RequestID
-	h.ResetInvocation()
+	// The previous invocation's finish (or the instance's start) reset
+	// the host, so it holds nothing of another request.
 	h.Sink = x
 	rid := -1
 	if b := x.body(); b != nil {

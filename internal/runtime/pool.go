@@ -138,6 +138,8 @@ func (p *Pool) start() (*instance, error) {
 		inst.close()
 		return nil, fmt.Errorf("starting %s: %w", v.App, p.mapError(err))
 	}
+	// Whatever the top level opened while loading belongs to no request.
+	inst.host.ResetInvocation()
 	return inst, nil
 }
 
